@@ -1,0 +1,85 @@
+"""build_application(settings): the one way the bot is assembled, for `run`, the demo and the tests."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.delivery import Dispatcher
+from bot.services import SERVICES_KEY, Services, services
+from bot.texts import Catalog
+from handlers import common, join
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+FEATURES = (join, common)
+"""Handler modules, in the order their handlers are tried; the fallbacks come after all of them."""
+
+
+def build_application(settings: Settings, *, clock: Clock | None = None, token: str | None = None,
+                      rate_limiter: bool = True) -> Application[Any, Any, Any, Any, Any, Any]:
+    """A ready Application with every handler, the error handler and the services in bot_data."""
+    token = token or settings.telegram.token
+    if not token:
+        raise ValueError("no Telegram token: set telegram.token or IMM_TELEGRAM__TOKEN")
+    tg = settings.telegram
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(tg.api_base_url)
+        .base_file_url(tg.api_file_url)
+        .defaults(Defaults(tzinfo=ZoneInfo("Europe/London")))
+        .concurrent_updates(tg.concurrent_updates)
+        .connection_pool_size(tg.connection_pool_size)
+        .get_updates_connection_pool_size(2)
+        .pool_timeout(30)
+    )
+    if rate_limiter:
+        # Retries ride out a 429; the dispatcher's own pacing keeps bulk sends under 30 a second.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
+    application.bot_data[SERVICES_KEY] = Services(
+        settings=settings,
+        store=Store(settings.storage.path),
+        texts=Catalog.load(),
+        clock=clock or SystemClock(),
+        dispatcher=Dispatcher(per_second=tg.messages_per_second),
+        application=application,
+    )
+    application.add_handler(TypeHandler(Update, note_person_wrote), group=-1)
+    for feature in FEATURES:
+        feature.register(application)
+    common.register_fallbacks(application)
+    application.add_error_handler(on_error)
+    return application
+
+
+async def note_person_wrote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone who blocked the bot and writes again can be reached again."""
+    user = update.effective_user
+    if user is not None and not user.is_bot:
+        svc = services(context)
+        if await svc.store.mark_reachable(user.id, svc.clock.now()):
+            log.info("user %s is reachable again", user.id)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log, tell the person something went wrong if there is one, and keep the bot alive."""
+    log.error("error while handling %s", type(update).__name__, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    svc = services(context)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(svc.texts.get("common.something_wrong", "en"))
+        elif update.effective_chat is not None and update.effective_chat.type == "private":
+            await context.bot.send_message(update.effective_chat.id, svc.texts.get("common.something_wrong", "en"))
+    except Exception:  # the error handler must never raise
+        log.warning("could not tell the user about the error", exc_info=True)

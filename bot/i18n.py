@@ -1,0 +1,27 @@
+"""Dates, times and durations in the reader's language (Babel), in the hub's time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time, format_timedelta
+
+
+def format_duration(days: int, lang: str) -> str:
+    """730 -> '2 years' in English, the same in the reader's language."""
+    return format_timedelta(timedelta(days=days), threshold=1.1, locale=lang)
+
+
+def local(moment: datetime, tz: str | ZoneInfo) -> datetime:
+    return moment.astimezone(tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz))
+
+
+def format_day(moment: datetime, tz: str | ZoneInfo, lang: str) -> str:
+    """'Tuesday 3 March' in the hub's time zone and the reader's language."""
+    return format_date(local(moment, tz).date(), "EEEE d MMMM", locale=lang)
+
+
+def format_clock(moment: datetime, tz: str | ZoneInfo, lang: str) -> str:
+    """'10:30' (24-hour, as UK hubs print their timetables) in the reader's digits."""
+    return format_time(local(moment, tz), "HH:mm", locale=lang)

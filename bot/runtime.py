@@ -1,0 +1,135 @@
+"""Starting and stopping the assembled bot: storage, commands, polling and the delivery dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot.delivery import DispatchReport
+from bot.services import services
+
+log = logging.getLogger(__name__)
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+DISPATCH_JOB = "dispatch"
+
+
+async def open_services(application: AnyApp) -> None:
+    """Open the database (migrating it), mirror the configured hubs, and recover after a crash."""
+    svc = services(application)
+    await svc.store.open()
+    await svc.store.sync_hubs(svc.settings.hubs, svc.clock.now())
+    released = await svc.store.release_interrupted_deliveries()
+    if released:
+        log.warning("%d message(s) were being sent when the bot stopped; sending again", released)
+    for hook in svc.startup_hooks:
+        await hook(svc)
+
+
+async def dispatch_now(application: AnyApp) -> DispatchReport:
+    """Plan and send everything due at the services' clock's now (the job runs this; tests call it)."""
+    svc = services(application)
+    return await svc.dispatcher.run_once(svc, application.bot)
+
+
+async def _dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    try:
+        report = await dispatch_now(context.application)
+    except Exception:
+        log.exception("dispatcher tick failed; the next tick tries again")
+        return
+    if report.sent or report.failed or report.dropped:
+        log.info("dispatch: %s", report)
+
+
+def schedule_dispatcher(application: AnyApp, interval: float) -> None:
+    assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
+    application.job_queue.run_repeating(
+        _dispatch_tick,
+        interval=interval,
+        first=0.2,
+        name=DISPATCH_JOB,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+
+
+def kick_dispatcher(application: AnyApp) -> None:
+    """Run the dispatcher soon (after queuing something that should go out at once)."""
+    if application.job_queue is not None and application.running:
+        application.job_queue.run_once(_dispatch_tick, when=0.05, name=f"{DISPATCH_JOB}-kick")
+
+
+async def register_commands(application: AnyApp) -> None:
+    """Tell Telegram our command list, in each language, and the extra ones for coordinators."""
+    from bot.app import FEATURES  # the features decide which commands exist
+
+    svc = services(application)
+    member_commands = [name for feature in FEATURES for name in getattr(feature, "COMMANDS", ())]
+    coordinator_commands = [name for feature in FEATURES for name in getattr(feature, "COORDINATOR_COMMANDS", ())]
+
+    def listing(names: list[str], lang: str) -> list[BotCommand]:
+        return [BotCommand(name, svc.texts.get(f"commands.{name}", lang)) for name in names]
+
+    bot = application.bot
+    await bot.set_my_commands(listing(member_commands, "en"))
+    for language in svc.texts.languages:
+        if language.code != "en":
+            await bot.set_my_commands(listing(member_commands, language.code), language_code=language.code)
+    coordinators = {user for hub in svc.settings.hubs for user in hub.coordinators} | set(svc.settings.admins)
+    for user_id in sorted(coordinators):
+        try:
+            await bot.set_my_commands(
+                listing(member_commands + coordinator_commands, "en"), scope=BotCommandScopeChat(user_id)
+            )
+        except TelegramError as exc:  # a coordinator who has not opened the chat yet
+            log.info("could not set coordinator commands for %s: %s", user_id, exc)
+
+
+@asynccontextmanager
+async def running(application: AnyApp, *, polling: bool = True, dispatcher: bool = True,
+                  poll_timeout: int = 10) -> AsyncIterator[AnyApp]:
+    """The bot running until the block ends; then the send in progress finishes and all is closed."""
+    svc = services(application)
+    await open_services(application)
+    try:
+        await application.initialize()
+        await register_commands(application)
+        await application.start()
+        if polling:
+            assert application.updater is not None
+            await application.updater.start_polling(
+                poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+            )
+        if dispatcher:
+            schedule_dispatcher(application, svc.settings.dispatch_interval_seconds)
+        yield application
+    finally:
+        await svc.dispatcher.drain()
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        with suppress(Exception):
+            await application.shutdown()
+        await svc.store.close()
+
+
+async def serve(application: AnyApp) -> None:
+    """Long polling until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with running(application):
+        me = application.bot
+        log.info("imm-bot is running as @%s; stop with Ctrl-C", me.username)
+        await stop.wait()
+        log.info("stopping: finishing the message in flight")

@@ -1,0 +1,55 @@
+"""What every handler and job needs, kept in application.bot_data under one key."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from telegram import Bot
+from telegram.ext import Application, CallbackContext
+
+from bot.clock import Clock
+from bot.config import HubSettings, Settings
+from bot.texts import Catalog
+from storage import Store
+
+if TYPE_CHECKING:
+    from bot.delivery import Dispatcher
+
+SERVICES_KEY = "services"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    texts: Catalog
+    clock: Clock
+    dispatcher: Dispatcher
+    application: Application[Any, Any, Any, Any, Any, Any] | None = None
+    startup_hooks: list[Callable[[Services], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def bot(self) -> Bot:
+        if self.application is None:
+            raise RuntimeError("services are not attached to an application")
+        return self.application.bot
+
+    def hub(self, hub_id: str) -> HubSettings | None:
+        return self.settings.hub(hub_id)
+
+    def coordinates(self, user_id: int, hub_id: str) -> bool:
+        """Coordinators of a hub, and admins, may see and run that hub."""
+        hub = self.hub(hub_id)
+        return self.settings.is_admin(user_id) or (hub is not None and user_id in hub.coordinators)
+
+    def hubs_coordinated_by(self, user_id: int) -> list[HubSettings]:
+        if self.settings.is_admin(user_id):
+            return list(self.settings.hubs)
+        return [hub for hub in self.settings.hubs if user_id in hub.coordinators]
+
+
+def services(context: CallbackContext[Any, Any, Any, Any] | Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    application = context if isinstance(context, Application) else context.application
+    return application.bot_data[SERVICES_KEY]

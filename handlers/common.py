@@ -1,0 +1,106 @@
+"""Commands that work at any time: /help, /privacy, /language; and the fallbacks for anything unknown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.conversation import parse_callback, route_text
+from bot.i18n import format_duration
+from bot.keyboards import grid
+from bot.services import Services, services
+
+FALLBACK_GROUP = 0  # same group as the features, added last: only what none of them claimed
+
+COMMANDS = ("help", "language", "privacy")
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("privacy", privacy_command))
+    application.add_handler(CommandHandler("language", language_command))
+    application.add_handler(CallbackQueryHandler(on_language, pattern=r"^lang:"))
+
+
+def register_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Registered after every feature, so that they only see what no feature claimed."""
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, route_text), group=FALLBACK_GROUP
+    )
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unknown_command), group=FALLBACK_GROUP
+    )
+    application.add_handler(CallbackQueryHandler(unknown_button), group=FALLBACK_GROUP)
+
+
+async def reader_language(svc: Services, update: Update) -> str:
+    """The member's chosen language, else the nearest to their Telegram client's."""
+    user = update.effective_user
+    if user is None:
+        return svc.texts.best_language(None)
+    member = await svc.store.member_by_user(user.id)
+    return member.language if member else svc.texts.best_language(user.language_code)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc, message, user = services(context), update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    member = await svc.store.member_by_user(user.id)
+    lang = await reader_language(svc, update)
+    signs = svc.settings.safeguarding.signposting
+    key = "common.help" if member else "common.help_not_member"
+    await message.reply_text(svc.texts.get(key, lang, emergency=signs.emergency, samaritans=signs.samaritans))
+
+
+async def privacy_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc, message = services(context), update.effective_message
+    if message is None:
+        return
+    lang = await reader_language(svc, update)
+    org = svc.settings.organisation
+    retention = format_duration(svc.settings.retention.anonymise_answers_after_days, lang)
+    await message.reply_text(
+        svc.texts.get("privacy.notice", lang, organisation=org.name, contact=org.contact, retention=retention)
+    )
+
+
+async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc, message = services(context), update.effective_message
+    if message is None:
+        return
+    lang = await reader_language(svc, update)
+    items = [(("✓ " if x.code == lang else "") + x.name, f"lang:{x.code}") for x in svc.texts.languages]
+    await message.reply_text(svc.texts.get("common.choose_language", lang), reply_markup=grid(items))
+
+
+async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query, svc = update.callback_query, services(context)
+    if query is None:
+        return
+    parts = parse_callback(query.data, "lang", 1)
+    if parts is None or not svc.texts.supports(parts[0]):
+        await query.answer(svc.texts.get("common.old_button", await reader_language(svc, update)), show_alert=True)
+        return
+    lang = parts[0]
+    changed = await svc.store.set_language(query.from_user.id, lang, svc.clock.now())
+    if not changed:
+        await query.answer(svc.texts.get("common.how_to_join", lang), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_text(svc.texts.get("common.language_set", lang))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc, message = services(context), update.effective_message
+    if message is not None:
+        await message.reply_text(svc.texts.get("common.unknown_command", await reader_language(svc, update)))
+
+
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any callback no feature recognised (forged or from an old version): answer it, change nothing."""
+    svc, query = services(context), update.callback_query
+    if query is not None:
+        await query.answer(svc.texts.get("common.old_button", await reader_language(svc, update)), show_alert=True)

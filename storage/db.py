@@ -1,0 +1,145 @@
+"""One aiosqlite connection in WAL mode, numbered migrations, and serialised write transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def to_db(moment: datetime) -> str:
+    """Store instants as sortable UTC text: 2026-03-29 01:00:00.000000."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: every instant must carry its time zone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def from_db(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) for every file in storage/migrations, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [number for number, _, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations must be numbered 001, 002, ... without gaps: {numbers}")
+    return found
+
+
+class Database:
+    """The single connection every query goes through; writes are serialised by a lock."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        return self._conn
+
+    async def open(self) -> None:
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute("PRAGMA synchronous=NORMAL")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self.migrate()
+        # Reads go through their own connection so that they never see another
+        # coroutine's uncommitted transaction on the writer.
+        self._reader = await aiosqlite.connect(self.path, isolation_level=None)
+        self._reader.row_factory = aiosqlite.Row
+        await self._reader.execute("PRAGMA foreign_keys=ON")
+        await self._reader.execute("PRAGMA busy_timeout=5000")
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._conn):
+            if conn is not None:
+                await conn.close()
+        self._conn = self._reader = None
+
+    async def migrate(self) -> int:
+        """Apply every migration newer than PRAGMA user_version, each in its own transaction."""
+        version = (await self.fetchone("PRAGMA user_version"))[0]
+        for number, name, sql in migrations():
+            if number <= version:
+                continue
+            log.info("applying migration %s", name)
+            async with self.transaction() as conn:
+                for statement in _statements(sql):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {number}")
+            version = number
+        return version
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        async with self._write_lock:
+            conn = self.conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One write statement in its own transaction; returns lastrowid."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, tuple(params))
+            return cursor.lastrowid or 0
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        return self._reader or self.conn
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.reader.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.reader.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def backup_to(self, target: str | Path) -> None:
+        """An online copy through SQLite's backup API, safe while the bot writes."""
+        async with aiosqlite.connect(target) as dest:
+            await self.conn.backup(dest)
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration on ';' at line ends (migrations contain no triggers with inner ';')."""
+    parts = re.split(r";\s*(?:\n|$)", sql)
+    return [part.strip() for part in parts if part.strip() and not _only_comments(part)]
+
+
+def _only_comments(part: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in part.splitlines())

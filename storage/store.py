@@ -1,0 +1,29 @@
+"""The Store: one object offering every query the bot needs, over one SQLite database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.db import Database
+from storage.delivery import DeliveryQueries
+from storage.members import InputQueries, MemberQueries
+
+
+class Store(MemberQueries, InputQueries, DeliveryQueries):
+    """Methods are named for what the bot needs; a PostgreSQL store could offer the same ones."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = Database(path)
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def __aenter__(self) -> Store:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
