@@ -14,12 +14,13 @@ from bot.config import Settings
 from bot.delivery import Dispatcher
 from bot.services import SERVICES_KEY, Services, services
 from bot.texts import Catalog
+from bot import timetable
 from handlers import common, join
 from storage import Store
 
 log = logging.getLogger(__name__)
 
-FEATURES = (join, common)
+FEATURES = (timetable, join, common)
 """Handler modules, in the order their handlers are tried; the fallbacks come after all of them."""
 
 

@@ -21,7 +21,7 @@ class NewDelivery:
     due_at: datetime
     member_id: int | None = None
     hub_id: str | None = None
-    session_id: str | None = None
+    session_id: int | None = None
     expires_at: datetime | None = None
     payload: dict[str, Any] = field(default_factory=dict)
 
@@ -35,7 +35,7 @@ class Delivery:
     due_at: datetime
     member_id: int | None
     hub_id: str | None
-    session_id: str | None
+    session_id: int | None
     expires_at: datetime | None
     payload: dict[str, Any]
     state: str
@@ -116,7 +116,7 @@ class DeliveryQueries:
         return _delivery(row) if row else None
 
     async def deliveries_where(
-        self, *, kind: str | None = None, session_id: str | None = None, chat_id: int | None = None
+        self, *, kind: str | None = None, session_id: int | None = None, chat_id: int | None = None
     ) -> list[Delivery]:
         clauses, params = [], []
         for column, value in (("kind", kind), ("session_id", session_id), ("chat_id", chat_id)):
@@ -167,7 +167,7 @@ class DeliveryQueries:
             cursor = await conn.execute("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
             return cursor.rowcount
 
-    async def skip_pending_deliveries(self, *, session_id: str, kinds: Iterable[str], reason: str) -> int:
+    async def skip_pending_deliveries(self, *, session_id: int, kinds: Iterable[str], reason: str) -> int:
         kinds = list(kinds)
         marks = ", ".join("?" for _ in kinds)
         async with self.db.transaction() as conn:

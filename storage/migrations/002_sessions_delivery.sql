@@ -1,6 +1,8 @@
 -- Sessions, RSVPs and the delivery ledger every scheduled message goes through.
+-- `key` is the stable natural id ({hub}-{YYYYMMDD}-{HHMM}[-kind]); `id` is short enough for callback data.
 CREATE TABLE sessions (
-    id             TEXT PRIMARY KEY,
+    id             INTEGER PRIMARY KEY,
+    key            TEXT NOT NULL UNIQUE,
     hub_id         TEXT NOT NULL REFERENCES hubs (id),
     kind           TEXT NOT NULL DEFAULT 'weekly' CHECK (kind IN ('weekly', 'celebration', 'sharing', 'event')),
     title          TEXT NOT NULL DEFAULT '',
@@ -16,7 +18,7 @@ CREATE INDEX sessions_hub_start ON sessions (hub_id, starts_at);
 CREATE INDEX sessions_start ON sessions (starts_at);
 
 CREATE TABLE rsvps (
-    session_id     TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    session_id     INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     member_id      INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
     answer         TEXT NOT NULL CHECK (answer IN ('yes', 'no', 'maybe')),
     all_companions INTEGER NOT NULL DEFAULT 1,
@@ -28,7 +30,7 @@ CREATE INDEX rsvps_member ON rsvps (member_id);
 
 -- Which companions come, when the member chose them one by one (all_companions = 0).
 CREATE TABLE rsvp_companions (
-    session_id    TEXT NOT NULL,
+    session_id    INTEGER NOT NULL,
     member_id     INTEGER NOT NULL,
     companion_id  INTEGER NOT NULL REFERENCES companions (id) ON DELETE CASCADE,
     PRIMARY KEY (session_id, member_id, companion_id),
@@ -37,7 +39,7 @@ CREATE TABLE rsvp_companions (
 
 -- A reminder rule expanded into deliveries for one session, once.
 CREATE TABLE reminder_batches (
-    session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    session_id  INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     rule_key    TEXT NOT NULL,
     planned_at  TEXT NOT NULL,
     PRIMARY KEY (session_id, rule_key)
@@ -52,7 +54,7 @@ CREATE TABLE deliveries (
     member_id            INTEGER REFERENCES members (id) ON DELETE CASCADE,
     chat_id              INTEGER NOT NULL,
     hub_id               TEXT REFERENCES hubs (id),
-    session_id           TEXT REFERENCES sessions (id) ON DELETE CASCADE,
+    session_id           INTEGER REFERENCES sessions (id) ON DELETE CASCADE,
     due_at               TEXT NOT NULL,
     expires_at           TEXT,
     payload              TEXT NOT NULL DEFAULT '{}',
