@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
+from bot import timetable
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import Dispatcher
 from bot.services import SERVICES_KEY, Services, services
 from bot.texts import Catalog
-from bot import timetable
 from handlers import common, join
 from storage import Store
 

@@ -9,6 +9,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.calendar import sessions_between
+from bot.delivery import Planner
 from bot.services import Services, services
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ async def sync_all_hubs(svc: Services) -> int:
     return added_total
 
 
-def _planner():  # noqa: ANN202 - returns the planner closure
+def _planner() -> Planner:
     last_run: list[datetime] = []
 
     async def plan(now: datetime, svc: Services) -> int:
