@@ -77,10 +77,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not isinstance(update, Update):
         return
     svc = services(context)
+    user = update.effective_user
+    # No database lookup here: the database may be what failed.
+    text = svc.texts.get("common.something_wrong", svc.texts.best_language(user.language_code if user else None))
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(svc.texts.get("common.something_wrong", "en"))
+            await update.callback_query.answer(text)
         elif update.effective_chat is not None and update.effective_chat.type == "private":
-            await context.bot.send_message(update.effective_chat.id, svc.texts.get("common.something_wrong", "en"))
+            await context.bot.send_message(update.effective_chat.id, text)
     except Exception:  # the error handler must never raise
         log.warning("could not tell the user about the error", exc_info=True)

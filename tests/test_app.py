@@ -1,0 +1,47 @@
+"""The assembled application: commands registered at start-up, errors survived, unknown input answered."""
+
+from __future__ import annotations
+
+from telegram.ext import CommandHandler
+
+from tests.conftest import COORDINATOR_ID
+
+
+async def test_the_command_list_is_registered_in_each_language_at_start_up(bot, api):
+    calls = api.calls_to("setMyCommands")
+    default = next(c for c in calls if not c.params.get("language_code") and not c.params.get("scope"))
+    names = [command["command"] for command in default.params["commands"]]
+    assert {"start", "help", "language", "privacy"} <= set(names)
+    assert {c.params.get("language_code") for c in calls} >= {None, "uk"}
+    coordinator = [c for c in calls if (c.params.get("scope") or {}).get("chat_id") == COORDINATOR_ID]
+    assert coordinator, "coordinators get their own command list"
+
+
+async def test_an_error_in_a_handler_is_logged_answered_and_the_bot_goes_on(bot, api, caplog):
+    async def broken(update, context):
+        raise RuntimeError("boom")
+
+    bot.application.add_handler(CommandHandler("boom", broken), group=-5)
+    kim = api.user(601, "Kim")
+    await kim.send("/boom")
+    assert any("something went wrong" in text for text in kim.texts())
+    assert "boom" in caplog.text
+    await kim.send("/help")
+    assert "invite link" in kim.last_text()
+
+
+async def test_unknown_commands_and_stray_text_get_a_kind_reply(bot, api):
+    lou = api.user(602, "Lou")
+    await lou.send("/frobnicate")
+    assert "do not know that command" in lou.last_text()
+    await lou.send("hello there")
+    assert "I only understand buttons and commands" in lou.last_text()
+
+
+async def test_help_and_privacy_work_for_anyone_at_any_time(bot, api):
+    max_ = api.user(603, "Max")
+    await max_.send("/privacy")
+    text = max_.last_text()
+    assert "Intergenerational Music Making" in text and "ico.org.uk" in text and "2 years" in text
+    await max_.send("/help")
+    assert "not watched all the time" in max_.last_text()
