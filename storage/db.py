@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -43,6 +44,12 @@ def migrations() -> list[tuple[int, str, str]]:
     if len(set(numbers)) != len(numbers):
         raise RuntimeError(f"two migrations share a number: {numbers}")
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    rowcount: int
+    lastrowid: int
 
 
 class Database:
@@ -112,10 +119,17 @@ class Database:
                 await conn.execute("COMMIT")
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One write statement in its own transaction; returns lastrowid."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(sql, tuple(params))
-            return cursor.lastrowid or 0
+        """One write statement, atomic on its own (autocommit); returns lastrowid."""
+        return (await self.write(sql, params)).lastrowid
+
+    async def write(self, sql: str, params: Iterable[Any] = ()) -> WriteResult:
+        """One write statement in autocommit mode: a single round trip to SQLite's thread.
+
+        It still takes the write lock, so it never lands inside another coroutine's open transaction.
+        """
+        async with self._write_lock:
+            cursor = await self.conn.execute(sql, tuple(params))
+            return WriteResult(cursor.rowcount, cursor.lastrowid or 0)
 
     @property
     def reader(self) -> aiosqlite.Connection:

@@ -266,12 +266,11 @@ class MemberQueries:
         )
 
     async def mark_reachable(self, telegram_user_id: int, now: datetime) -> bool:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE members SET reachable = 1, updated_at = ? WHERE telegram_user_id = ? AND reachable = 0",
-                (to_db(now), telegram_user_id),
-            )
-            return cursor.rowcount > 0
+        result = await self.db.write(
+            "UPDATE members SET reachable = 1, updated_at = ? WHERE telegram_user_id = ? AND reachable = 0",
+            (to_db(now), telegram_user_id),
+        )
+        return result.rowcount > 0
 
     async def follow_chat_migration(self, old_chat_id: int, new_chat_id: int) -> None:
         async with self.db.transaction() as conn:
