@@ -42,6 +42,15 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("run", "run the bot (with no Telegram token, run the built-in demo)", _run_arguments)
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    webhook = None
+    if getattr(args, "webhook", False):
+        from bot.webhook import webhook_settings
+
+        try:
+            webhook = webhook_settings(settings)
+        except ConfigError as exc:
+            print(f"imm-bot: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
     if not settings.telegram.token:
         demo = COMMANDS.get("demo")
         if demo is not None:
@@ -54,7 +63,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_application
     from bot.runtime import serve
 
-    asyncio.run(serve(build_application(settings)))
+    asyncio.run(serve(build_application(settings), webhook=webhook))
     return 0
 
 

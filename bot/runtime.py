@@ -13,6 +13,7 @@ from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot.config import WebhookSettings
 from bot.delivery import DispatchReport
 from bot.services import services
 
@@ -94,15 +95,22 @@ async def register_commands(application: AnyApp) -> None:
 
 @asynccontextmanager
 async def running(application: AnyApp, *, polling: bool = True, dispatcher: bool = True,
-                  poll_timeout: int = 10) -> AsyncIterator[AnyApp]:
-    """The bot running until the block ends; then the send in progress finishes and all is closed."""
+                  poll_timeout: int = 10, webhook: WebhookSettings | None = None) -> AsyncIterator[AnyApp]:
+    """The bot running until the block ends; then the send in progress finishes and all is closed.
+
+    With `webhook`, updates arrive on PTB's webhook server (bot.webhook) instead of by long polling.
+    """
     svc = services(application)
     await open_services(application)
     try:
         await application.initialize()
         await register_commands(application)
         await application.start()
-        if polling:
+        if webhook is not None:
+            from bot.webhook import start_webhook
+
+            await start_webhook(application, webhook)
+        elif polling:
             assert application.updater is not None
             await application.updater.start_polling(
                 poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
@@ -121,14 +129,14 @@ async def running(application: AnyApp, *, polling: bool = True, dispatcher: bool
         await svc.store.close()
 
 
-async def serve(application: AnyApp) -> None:
-    """Long polling until SIGINT or SIGTERM."""
+async def serve(application: AnyApp, *, webhook: WebhookSettings | None = None) -> None:
+    """Long polling (or the webhook) until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with running(application):
+    async with running(application, webhook=webhook):
         me = application.bot
         log.info("imm-bot is running as @%s; stop with Ctrl-C", me.username)
         await stop.wait()
