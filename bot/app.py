@@ -9,18 +9,18 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
-from bot import timetable
+from bot import retention, timetable
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import Dispatcher
 from bot.services import SERVICES_KEY, Services, services
 from bot.texts import Catalog
-from handlers import common, join
+from handlers import common, join, rights
 from storage import Store
 
 log = logging.getLogger(__name__)
 
-FEATURES = (timetable, join, common)
+FEATURES = (timetable, join, rights, retention, common)
 """Handler modules, in the order their handlers are tried; the fallbacks come after all of them."""
 
 

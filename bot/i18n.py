@@ -25,3 +25,8 @@ def format_day(moment: datetime, tz: str | ZoneInfo, lang: str) -> str:
 def format_clock(moment: datetime, tz: str | ZoneInfo, lang: str) -> str:
     """'10:30' (24-hour, as UK hubs print their timetables) in the reader's digits."""
     return format_time(local(moment, tz), "HH:mm", locale=lang)
+
+
+def format_full_date(moment: datetime, tz: str | ZoneInfo, lang: str) -> str:
+    """'23 November 2026' (with the year: consents and exports look back further than a week)."""
+    return format_date(local(moment, tz).date(), "d MMMM y", locale=lang)

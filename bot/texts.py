@@ -64,7 +64,7 @@ class Catalog:
         if template is None:
             template = self.catalogs[DEFAULT_LANGUAGE][key]
         text = template.format(**{name: _isolate(value, lang) for name, value in values.items()})
-        return f"{RLM}{text}" if LANGUAGES.get(lang, LANGUAGES["en"]).rtl else text
+        return _right_to_left_lines(text) if LANGUAGES.get(lang, LANGUAGES["en"]).rtl else text
 
     def all(self, key: str) -> dict[str, str]:
         """Every language's version of a key: used to recognise a button whatever language it was in."""
@@ -72,10 +72,20 @@ class Catalog:
 
 
 def _isolate(value: Any, lang: str) -> Any:
-    """Keep a left-to-right name or number from reordering a right-to-left sentence."""
+    """Keep a left-to-right name or number from reordering a right-to-left sentence.
+
+    An isolate cannot span a line break, so a multi-line value is isolated line by line.
+    """
     if isinstance(value, str) and LANGUAGES.get(lang, LANGUAGES["en"]).rtl:
-        return f"{FSI}{value}{PDI}"
+        return "\n".join(f"{FSI}{line}{PDI}" if line else line for line in value.split("\n"))
     return value
+
+
+def _right_to_left_lines(text: str) -> str:
+    """Start every line with RLM: Telegram sets each line's direction from its first strong character,
+    so a line opening with '/stop', a name or a number would otherwise be laid out left to right, with its
+    full stop or question mark at the wrong end."""
+    return "\n".join(line if not line or line.startswith(RLM) else f"{RLM}{line}" for line in text.split("\n"))
 
 
 def placeholders(template: str) -> set[str]:

@@ -7,11 +7,12 @@ from pathlib import Path
 from storage.db import Database
 from storage.delivery import DeliveryQueries
 from storage.members import InputQueries, MemberQueries
+from storage.rights import RightsQueries
 from storage.rsvps import RsvpQueries
 from storage.sessions import SessionQueries
 
 
-class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, DeliveryQueries):
+class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, DeliveryQueries, RightsQueries):
     """Methods are named for what the bot needs; a PostgreSQL store could offer the same ones."""
 
     def __init__(self, path: str | Path) -> None:

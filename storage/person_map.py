@@ -1,0 +1,179 @@
+"""How every table relates to a person: the map that data rights (export, erasure, retention) work from.
+
+Tables and columns are discovered from the live schema at run time; this map only says what each
+column *means* for a person. A table the map does not classify makes export and erasure refuse to run
+(and tests/test_rights.py fail), so every new table has to be thought about once, here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import aiosqlite
+
+ForgetAction = Literal["delete", "detach", "keep"]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonLink:
+    """What a table's columns say about people.
+
+    member / user / chat / companion: columns holding the person's members.id, Telegram user id, private
+        chat id, or one of their companions' ids. A row matching any of them is *about* the person.
+    via: (column, parent table, parent column): the row belongs to whoever the parent row belongs to.
+    staff: Telegram ids of staff who acted on the row (not its subject): never exported to the subject,
+        set to NULL when that staff member asks to be forgotten.
+    names: the row's own subject's name (goes with the row).
+    text: free text or JSON that may mention anyone by name or id: scrubbed on erasure.
+    forget: what erasure does to the person's rows: delete them, detach them (person columns set to
+        NULL, kept for counts that identify nobody), or keep them (they identify nobody by themselves).
+    answers_dated_by: for individual wellbeing answers, the columns dating them; retention detaches
+        answers older than the period, and withdrawing wellbeing consent can delete them.
+    not_personal: columns checked and found to hold nothing about a person (e.g. a hub's name).
+    """
+
+    member: tuple[str, ...] = ()
+    user: tuple[str, ...] = ()
+    chat: tuple[str, ...] = ()
+    companion: tuple[str, ...] = ()
+    via: tuple[str, str, str] | None = None
+    staff: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    forget: ForgetAction = "keep"
+    answers_dated_by: tuple[str, ...] = ()
+    not_personal: tuple[str, ...] = ()
+
+    @property
+    def person_columns(self) -> tuple[str, ...]:
+        return self.member + self.user + self.chat + self.companion
+
+    @property
+    def about_people(self) -> bool:
+        return bool(self.person_columns or self.via)
+
+    def classified(self) -> set[str]:
+        via = (self.via[0],) if self.via else ()
+        return set(self.person_columns + via + self.staff + self.names + self.text + self.not_personal)
+
+
+REFERENCE = PersonLink()
+"""A table that holds nothing about any person."""
+
+PERSON_MAP: dict[str, PersonLink] = {
+    # 001 members
+    "hubs": PersonLink(not_personal=("name", "venue")),
+    "members": PersonLink(member=("id",), user=("telegram_user_id",), chat=("chat_id",), names=("first_name",),
+                          forget="delete"),
+    "companions": PersonLink(member=("member_id",), names=("name",), forget="delete"),
+    "memberships": PersonLink(member=("member_id",), forget="delete"),
+    "consents": PersonLink(member=("member_id",), not_personal=("text_version",), forget="delete"),
+    "join_drafts": PersonLink(user=("telegram_user_id",), text=("data",), forget="delete"),
+    "awaiting_input": PersonLink(user=("telegram_user_id",), text=("data",), forget="delete"),
+    # 002 sessions and the delivery ledger
+    "sessions": PersonLink(text=("title", "cancel_reason")),
+    "rsvps": PersonLink(member=("member_id",), not_personal=("all_companions",), forget="delete"),
+    "rsvp_companions": PersonLink(member=("member_id",), companion=("companion_id",), forget="delete"),
+    "reminder_batches": REFERENCE,
+    "deliveries": PersonLink(member=("member_id",), chat=("chat_id",), text=("payload", "last_error"),
+                             not_personal=("telegram_message_id",), forget="delete"),
+    # 003 wellbeing: answers stay for counts, detached from the person
+    "checkins": PersonLink(member=("member_id",), forget="detach",
+                           answers_dated_by=("first_answered_at", "updated_at")),
+    "measure_runs": PersonLink(member=("member_id",), forget="detach",
+                               answers_dated_by=("started_at", "paused_at", "completed_at")),
+    "measure_answers": PersonLink(via=("run_id", "measure_runs", "id")),
+    "alerts": PersonLink(member=("member_id",), staff=("acknowledged_by",), forget="detach"),
+    # 004 reminders and RSVPs
+    "announcements": PersonLink(staff=("created_by",), text=("text",)),
+    # 005 who answers a carer's questions
+    "answer_modes": PersonLink(member=("member_id",), forget="delete"),
+    # 006 registers: a member's attendance goes with them (the CHECK forbids a row with neither member
+    # nor walk-in name); a walk-in's name is free text that may be theirs
+    "registers": PersonLink(staff=("opened_by", "saved_by")),
+    "attendance": PersonLink(member=("member_id",), companion=("companion_id",), staff=("marked_by",),
+                             text=("walk_in_name",), forget="delete"),
+    # 007 retention
+    "retention_runs": REFERENCE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: str
+    not_null: bool
+    references: str | None  # the table a foreign key points at
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    without_rowid: bool
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+
+class UnclassifiedTables(RuntimeError):
+    """The schema has tables (or columns) storage/person_map.py does not account for."""
+
+
+async def discover_schema(conn: aiosqlite.Connection) -> dict[str, Table]:
+    """Every table in the database with its columns and foreign keys, read from SQLite itself."""
+    tables: dict[str, Table] = {}
+    rows = await conn.execute_fetchall(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    )
+    for name, sql in rows:
+        references = {
+            row[3]: row[2] for row in await conn.execute_fetchall("SELECT * FROM pragma_foreign_key_list(?)", (name,))
+        }
+        columns = tuple(
+            Column(row[0], (row[1] or "").upper(), bool(row[2]), references.get(row[0]))
+            for row in await conn.execute_fetchall('SELECT name, type, "notnull" FROM pragma_table_info(?)', (name,))
+        )
+        tables[name] = Table(name, columns, "WITHOUT ROWID" in (sql or "").upper())
+    return tables
+
+
+def problems_with_map(schema: dict[str, Table]) -> list[str]:
+    """What the map misses or gets wrong for this schema; empty when every table is accounted for."""
+    found: list[str] = []
+    for name, table in schema.items():
+        link = PERSON_MAP.get(name)
+        if link is None:
+            found.append(f"table {name} is not classified in storage/person_map.py PERSON_MAP")
+            continue
+        columns = set(table.column_names)
+        for column in sorted(link.classified() - columns):
+            found.append(f"{name}.{column} is in PERSON_MAP but not in the table")
+        if link.via and link.via[1] not in PERSON_MAP:
+            found.append(f"{name} belongs via {link.via[1]}, which is not classified")
+        for column in table.columns:
+            if column.name not in link.classified() and looks_personal(column):
+                found.append(f"{name}.{column.name} may hold a person's data: classify it in PERSON_MAP")
+        if link.forget == "keep" and link.person_columns:
+            found.append(f"{name} names people but erasure would keep its rows: use delete or detach")
+        if link.forget == "detach" or link.answers_dated_by:
+            for column in table.columns:
+                if column.name in link.person_columns and column.not_null:
+                    found.append(f"{name}.{column.name} is NOT NULL, so its rows cannot be detached from a person")
+    return found
+
+
+_PERSONAL_HINTS = ("member", "user", "chat", "companion", "_by", "name", "text", "note", "reason", "payload",
+                   "data", "comment", "message", "label")
+
+
+def looks_personal(column: Column) -> bool:
+    """Columns whose name or foreign key suggests they may identify or describe someone."""
+    if column.references in ("members", "companions"):
+        return True
+    lowered = column.name.lower()
+    if lowered.endswith("_id") and column.references is not None:
+        return False  # a key into a table the map classifies on its own (sessions, hubs, runs)
+    return any(hint in lowered for hint in _PERSONAL_HINTS)
