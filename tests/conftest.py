@@ -23,6 +23,20 @@ OTHER_COORDINATOR_ID = 9101
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", default=False, help="also run the long fault and load variants")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked slow are skipped unless --slow is given."""
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="long variant: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 def hub_settings(**overrides: Any) -> HubSettings:
     base: dict[str, Any] = {
         "id": "woking",
