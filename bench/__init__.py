@@ -1,0 +1,1 @@
+"""Benchmarks and the harness that runs the real bot as a separate process (figures in docs/benchmarks.md)."""
