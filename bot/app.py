@@ -9,18 +9,18 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
-from bot import retention, timetable
+from bot import reminders, retention, timetable
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import Dispatcher
 from bot.services import SERVICES_KEY, Services, services
 from bot.texts import Catalog
-from handlers import common, join, rights
+from handlers import announce, common, join, rights, rsvp, sessions_admin
 from storage import Store
 
 log = logging.getLogger(__name__)
 
-FEATURES = (timetable, join, rights, retention, common)
+FEATURES = (timetable, join, rights, retention, reminders, rsvp, sessions_admin, announce, common)
 """Handler modules, in the order their handlers are tried; the fallbacks come after all of them."""
 
 

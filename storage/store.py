@@ -8,14 +8,15 @@ from storage.alerts import AlertQueries
 from storage.db import Database
 from storage.delivery import DeliveryQueries
 from storage.members import InputQueries, MemberQueries
+from storage.reminders import ReminderQueries
 from storage.rights import RightsQueries
 from storage.rsvps import RsvpQueries
 from storage.sessions import SessionQueries
 from storage.wellbeing import WellbeingQueries
 
 
-class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, DeliveryQueries, RightsQueries,
-            WellbeingQueries, AlertQueries):
+class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, ReminderQueries, DeliveryQueries,
+            RightsQueries, WellbeingQueries, AlertQueries):
     """Methods are named for what the bot needs; a PostgreSQL store could offer the same ones."""
 
     def __init__(self, path: str | Path) -> None:
