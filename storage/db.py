@@ -144,9 +144,14 @@ class Database:
             return list(await cursor.fetchall())
 
     async def backup_to(self, target: str | Path) -> None:
-        """An online copy through SQLite's backup API, safe while the bot writes."""
+        """An online copy through SQLite's backup API, safe while the bot writes.
+
+        It reads through the reader connection, in one step: a consistent snapshot of committed data
+        (WAL lets the writer go on meanwhile). On the writer it would wait forever for a transaction
+        that another coroutine holds open, and that transaction could never commit.
+        """
         async with aiosqlite.connect(target) as dest:
-            await self.conn.backup(dest)
+            await self.reader.backup(dest)
 
 
 def _statements(sql: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.alerts import AlertQueries
+from storage.backup import BackupQueries
 from storage.db import Database
 from storage.delivery import DeliveryQueries
 from storage.members import InputQueries, MemberQueries
@@ -16,7 +17,7 @@ from storage.wellbeing import WellbeingQueries
 
 
 class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, ReminderQueries, DeliveryQueries,
-            RightsQueries, WellbeingQueries, AlertQueries):
+            RightsQueries, WellbeingQueries, AlertQueries, BackupQueries):
     """Methods are named for what the bot needs; a PostgreSQL store could offer the same ones."""
 
     def __init__(self, path: str | Path) -> None:

@@ -1,0 +1,43 @@
+"""`imm-bot backup PATH`: a checked copy of the database, safe while the bot runs; `--verify FILE` checks one."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.cli import command
+from bot.clock import SystemClock
+from bot.config import Settings
+from storage.backup import BackupError, BackupReport, backup_database, backup_path, inspect_database
+
+EXIT_FAILED = 1
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="file to write (or a folder: a time-stamped file is written inside it)")
+    parser.add_argument("--verify", action="store_true",
+                        help="only check PATH (a backup you may restore from) and list what it holds")
+
+
+@command("backup", "copy the database to PATH, safely while the bot runs, and check the copy", _arguments)
+def backup(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        if args.verify:
+            report = inspect_database(args.path)
+        else:
+            target = backup_path(args.path, SystemClock().now())
+            report = asyncio.run(backup_database(settings.storage.path, target))
+    except BackupError as exc:
+        print(f"imm-bot backup: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(describe(report, verb="checked" if args.verify else "written"))
+    return 0 if report.ok else EXIT_FAILED
+
+
+def describe(report: BackupReport, *, verb: str) -> str:
+    """What was written (or checked), for the person or the cron mail reading it."""
+    size = f"{report.size_bytes / 1024:.0f} KiB" if report.size_bytes >= 1024 else f"{report.size_bytes} bytes"
+    integrity = "integrity ok" if report.ok else f"INTEGRITY PROBLEMS: {report.integrity}"
+    rows = ", ".join(f"{name} {count}" for name, count in report.row_counts.items() if not name.startswith("_"))
+    return f"backup {verb}: {report.path} ({size}; {integrity}; schema version {report.schema_version})\n  rows: {rows}"
