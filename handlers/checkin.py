@@ -1,0 +1,153 @@
+"""Taps on an after-session check-in: who answers (carers, once), how they feel, more connected, absent, change.
+
+Every tap is re-checked against the database and the tapping person: the check-in must have been sent to
+them for that session, and the answer must be one the question offers. The answer is committed before the
+message changes to thank them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+
+from bot import checkins
+from bot.checkins import Context
+from bot.consent import WELLBEING
+from bot.conversation import parse_callback, parse_int
+from bot.keyboards import keyboard
+from bot.safeguarding import low_answer_reply
+from bot.services import Services, services
+from storage.members import Member
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    svc = services(application)
+    svc.dispatcher.register_planner("checkins", checkins.plan_checkins)
+    svc.dispatcher.register_renderer(checkins.KIND, checkins.render_checkin)
+    application.add_handler(CallbackQueryHandler(on_checkin, pattern=rf"^{checkins.PREFIX}:"))
+
+
+async def edit_message(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Change the tapped message; a second tap on the same button ("not modified") is harmless."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+async def refuse(query: CallbackQuery, svc: Services, lang: str, key: str = "common.old_button") -> None:
+    """Answer a button that cannot be honoured; nothing has changed."""
+    await query.answer(svc.texts.get(key, lang), show_alert=True)
+
+
+def in_private_chat(query: CallbackQuery) -> bool:
+    """Answers live only in the person's private chat with the bot, never in a group."""
+    message = query.message
+    return message is None or message.chat.id == query.from_user.id
+
+
+async def on_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    svc = services(context)
+    member = await svc.store.member_by_user(query.from_user.id)
+    lang = member.language if member else svc.texts.best_language(query.from_user.language_code)
+    parts = parse_callback(query.data, checkins.PREFIX, 3)
+    ctx = await _session_asked(svc, query, member, parts)
+    if ctx is None or parts is None or member is None:
+        await refuse(query, svc, lang)
+        return
+    if not await svc.store.has_consent(member.id, WELLBEING):
+        await refuse(query, svc, lang, "checkin.no_consent")
+        return
+    step, value = parts[1], parts[2]
+    if step == checkins.STEP_WHO:
+        await _who(svc, query, member, ctx, value)
+    elif step == checkins.STEP_CHANGE:
+        await _change(svc, query, ctx, value)
+    else:
+        await _answer(svc, query, member, ctx, step, value)
+
+
+async def _session_asked(
+    svc: Services, query: CallbackQuery, member: Member | None, parts: list[str] | None
+) -> Context | None:
+    """The session of a check-in that was really sent to this person, in their private chat; else None."""
+    if parts is None or member is None or not in_private_chat(query):
+        return None
+    session_id = parse_int(parts[0])
+    session = await svc.store.session(session_id) if session_id else None
+    hub = svc.hub(session.hub_id) if session else None
+    if session is None or hub is None:
+        return None
+    if not await svc.store.was_delivered(checkins.dedupe_key(session.id, member.id)):
+        return None  # someone else's check-in, or one never sent
+    checkin = await svc.store.checkin_of(session.id, member.id)
+    window = svc.settings.wellbeing.change_window_hours
+    return Context(session, hub, member.language, checkin, window)
+
+
+async def _who(svc: Services, query: CallbackQuery, member: Member, ctx: Context, value: str) -> None:
+    """A carer says who answers; asked once, so a later tap keeps the first answer."""
+    if value not in checkins.ANSWERED_AS or member.role != "carer":
+        await refuse(query, svc, ctx.lang)
+        return
+    if await svc.store.answer_mode(member.id) is None:
+        await svc.store.set_answer_mode(member.id, value, svc.clock.now())
+    await edit_message(query, *checkins.view(svc, "feeling", ctx))
+    await query.answer()
+
+
+async def _change(svc: Services, query: CallbackQuery, ctx: Context, value: str) -> None:
+    current = ctx.checkin
+    if value != "change" or current is None:
+        await refuse(query, svc, ctx.lang)
+        return
+    if svc.clock.now() >= checkins.change_deadline(current.first_answered_at, ctx.window_hours):
+        await _refuse_change(svc, query, ctx)
+        return
+    await edit_message(query, *checkins.view(svc, "feeling", ctx))
+    await query.answer()
+
+
+async def _refuse_change(svc: Services, query: CallbackQuery, ctx: Context) -> None:
+    window = checkins.window_words(ctx.window_hours, ctx.lang)
+    await edit_message(query, checkins.closed_view(svc, ctx, "checkin.change_closed", window=window))
+    await refuse(query, svc, ctx.lang, "checkin.change_closed_short")
+
+
+async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Context, step: str, value: str) -> None:
+    changes = checkins.changes_for(step, value)
+    if changes is None:
+        await refuse(query, svc, ctx.lang)
+        return
+    mode = await svc.store.answer_mode(member.id)
+    if checkins.needs_who_question(member.role, mode):
+        await edit_message(query, *checkins.view(svc, "who", ctx))
+        await query.answer()
+        return
+    now = svc.clock.now()
+    if ctx.checkin is None and not checkins.open_for_first_answer(ctx.session.ends_at, now):
+        await edit_message(query, checkins.closed_view(svc, ctx, "checkin.closed"))
+        await refuse(query, svc, ctx.lang, "checkin.closed")
+        return
+    changeable_after = now - timedelta(hours=ctx.window_hours)
+    outcome, stored = await svc.store.record_checkin_answer(
+        session_id=ctx.session.id, hub_id=ctx.hub.id, member_id=member.id, changes=changes,
+        answered_as=checkins.answered_as(mode), changeable_after=changeable_after, now=now,
+    )
+    if outcome == "closed":
+        await _refuse_change(svc, query, Context(ctx.session, ctx.hub, ctx.lang, stored, ctx.window_hours))
+        return
+    after = Context(ctx.session, ctx.hub, ctx.lang, stored, ctx.window_hours)
+    await edit_message(query, *checkins.view(svc, checkins.view_after(stored, step, ctx.hub.ask_connected), after))
+    if checkins.became_low(ctx.checkin, stored):
+        talk = (svc.texts.get("checkin.button_talk", ctx.lang), f"{checkins.TALK_PREFIX}:talk:s{ctx.session.id}")
+        await svc.bot.send_message(member.chat_id, low_answer_reply(svc, ctx.lang), reply_markup=keyboard([talk]))
+    await query.answer()
