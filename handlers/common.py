@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from telegram import Update
@@ -84,13 +85,20 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if parts is None or not svc.texts.supports(parts[0]):
         await query.answer(svc.texts.get("common.old_button", await reader_language(svc, update)), show_alert=True)
         return
-    lang = parts[0]
-    changed = await svc.store.set_language(query.from_user.id, lang, svc.clock.now())
-    if not changed:
-        await query.answer(svc.texts.get("common.how_to_join", lang), show_alert=True)
-        return
+    lang, now = parts[0], svc.clock.now()
     await query.answer()
-    await query.edit_message_text(svc.texts.get("common.language_set", lang))
+    if await svc.store.set_language(query.from_user.id, lang, now):
+        await query.edit_message_text(svc.texts.get("common.language_set", lang))
+        return
+    # Not a member: nothing is stored about them, except a join in progress, which now goes on in this language.
+    draft = await svc.store.join_draft(query.from_user.id)
+    if draft is not None:
+        await svc.store.save_join_draft(replace(draft, data={**draft.data, "lang": lang}), now)
+        await query.edit_message_text(svc.texts.get("common.language_set", lang))
+        return
+    await query.edit_message_text(
+        f"{svc.texts.get('common.language_set', lang)}\n{svc.texts.get('common.how_to_join', lang)}"
+    )
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -260,3 +260,16 @@ async def test_forged_rights_buttons_change_nothing(bot, api):
     assert await bot.store.member_by_user(ZEB_ID) == member
     assert await bot.store.wellbeing_answer_count(member.id) == 2
     assert await bot.store.has_consent(member.id, "contact")
+
+
+async def test_a_paused_member_gets_no_reminder_until_they_start_again(bot, api, clock):
+    zeb, _ = await join_zebedee(bot, api)
+    await zeb.send("/stop")
+    clock.set(START.replace(day=24, hour=9, minute=1))  # Tuesday morning: the day's reminder is due
+    await bot.dispatch()
+    assert "Are you coming?" not in zeb.last_text()
+    await zeb.send("/start")
+    clock.set(START.replace(day=29, hour=11))  # Sunday: two days before next Tuesday's session
+    await bot.dispatch()
+    await api.wait_quiet(ZEB_ID)
+    assert "Are you coming?" in zeb.last_text()
