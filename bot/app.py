@@ -15,12 +15,12 @@ from bot.config import Settings
 from bot.delivery import Dispatcher
 from bot.services import SERVICES_KEY, Services, services
 from bot.texts import Catalog
-from handlers import announce, checkin, common, join, rights, rsvp, safeguarding, sessions_admin
+from handlers import announce, checkin, common, join, measures, rights, rsvp, safeguarding, sessions_admin
 from storage import Store
 
 log = logging.getLogger(__name__)
 
-FEATURES = (timetable, join, rights, retention, reminders, rsvp, sessions_admin, announce, checkin,
+FEATURES = (timetable, join, rights, retention, reminders, rsvp, sessions_admin, announce, checkin, measures,
             safeguarding, common)
 """Handler modules, in the order their handlers are tried; the fallbacks come after all of them."""
 
