@@ -12,7 +12,7 @@ from bot.consent import TEXT_VERSIONS
 from storage.db import to_db
 from storage.delivery import NewDelivery
 from storage.person_map import discover_schema, problems_with_map
-from tests.conftest import LEAD_ID, START
+from tests.conftest import COORDINATOR_ID, LEAD_ID, START
 from tests.test_join import join_as_family
 
 ZEB_ID = 860_001_234  # distinctive, so a scan for it cannot hit a timestamp by chance
@@ -119,9 +119,11 @@ async def test_forget_leaves_no_trace_of_the_member_in_any_table_or_column(bot, 
     await seed_a_term(bot, await bot.store.member_by_user(BART_ID))
     await bot.store.cancel_session(seeded["session"].id, "Ottoline's mum Zebedee has the keys", START)
     await bot.store.expect_input(ZEB_ID, "test.note", {"about": "Ottoline"}, START)
+    await bot.store.create_announcement("woking", "Happy birthday Ottoline! Bartholomew brings a cake.", COORDINATOR_ID,
+                                        START, kind="announcement", expires_at=START + timedelta(days=1))
     checkins_before = await bot.store.db.fetchall("SELECT feeling FROM checkins ORDER BY id")
     before = {f.table for f in await bot.store.where_values_appear([ZEB_ID, "Zebedee", "Ottoline"])}
-    assert before == {"members", "companions", "deliveries", "sessions", "awaiting_input"}
+    assert before == {"members", "companions", "deliveries", "sessions", "awaiting_input", "announcements"}
 
     await zeb.send("/forget")
     assert "cannot be undone" in zeb.last_text()
@@ -139,7 +141,8 @@ async def test_forget_leaves_no_trace_of_the_member_in_any_table_or_column(bot, 
     assert [c.name for c in await bot.store.companions_of(bart_member.id)] == ["Primrose"]
     bart_export = await bot.store.export_person(BART_ID)
     assert bart_export.count("checkins") == 1 and bart_export.count("measure_answers") == 4
-    assert "Bartholomew" in str(await bot.store.where_values_appear(["Bartholomew"]))
+    announcement = await bot.store.announcement(1)
+    assert announcement.text == "Happy birthday [removed]! Bartholomew brings a cake."
 
 
 async def test_forget_can_be_called_off(bot, api):
@@ -273,3 +276,20 @@ async def test_a_paused_member_gets_no_reminder_until_they_start_again(bot, api,
     await bot.dispatch()
     await api.wait_quiet(ZEB_ID)
     assert "Are you coming?" in zeb.last_text()
+
+
+async def test_a_staff_member_who_is_forgotten_leaves_no_id_on_what_they_did(bot, api):
+    lead = api.user(LEAD_ID, "Leandra")
+    await join_as_family(bot, lead, companions=())
+    zeb, member = await join_zebedee(bot, api)
+    await seed_a_term(bot, member)  # an alert Leandra acknowledged
+    await bot.store.create_announcement("woking", "See you Tuesday", LEAD_ID, START, kind="announcement",
+                                        expires_at=START + timedelta(days=1))
+
+    await lead.send("/forget")
+    await lead.tap("Yes, delete everything")
+
+    assert (await bot.store.alert(1)).acknowledged_by is None
+    assert (await bot.store.announcement(1)).created_by == 0
+    assert await bot.store.member_by_user(LEAD_ID) is None
+    assert (await bot.store.export_person(ZEB_ID)).count("alerts") == 1, "Zebedee's own record stays"
