@@ -16,6 +16,11 @@ REQUIRED_LANGUAGES = ("en", "uk", "ar", "fa", "ur")
 OTHER_LANGUAGES = [code for code in CATALOGS if code != "en"]
 MAX_WORDS = 20
 SENTENCE_END = re.compile(r"[.!?\n]")
+# Staff-only tables whose texts are always rendered in English (the issue lets coordinators' texts stay English):
+# the weekly summary, registers, CSV exports and the funders' report. Other languages may leave them out; the
+# English fallback is what staff read anyway. A staff table rendered in the reader's language (sessions_admin,
+# announce, safeguarding) is translated like any other.
+ENGLISH_ONLY_TABLES = frozenset({"summary", "register", "export", "report"})
 COLOUR_WORDS = re.compile(r"\b(red|green|amber|yellow|blue|orange|purple|pink|grey|gray|colou?red)\b", re.I)
 
 
@@ -41,7 +46,8 @@ def test_every_hub_language_has_a_catalog() -> None:
 
 @pytest.mark.parametrize("lang", OTHER_LANGUAGES)
 def test_catalog_has_every_english_key(lang: str) -> None:
-    missing = sorted(set(ENGLISH) - set(CATALOGS[lang]))
+    missing = sorted(key for key in set(ENGLISH) - set(CATALOGS[lang])
+                     if key.split(".")[0] not in ENGLISH_ONLY_TABLES)
     assert not missing, f"{lang}.toml lacks {len(missing)} key(s): {missing}"
 
 
