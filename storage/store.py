@@ -8,8 +8,11 @@ from storage.alerts import AlertQueries
 from storage.backup import BackupQueries
 from storage.db import Database
 from storage.delivery import DeliveryQueries
+from storage.exports import ExportQueries
 from storage.members import InputQueries, MemberQueries
+from storage.register import RegisterQueries
 from storage.reminders import ReminderQueries
+from storage.reports import ReportQueries
 from storage.rights import RightsQueries
 from storage.rsvps import RsvpQueries
 from storage.sessions import SessionQueries
@@ -17,7 +20,8 @@ from storage.wellbeing import WellbeingQueries
 
 
 class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, ReminderQueries, DeliveryQueries,
-            RightsQueries, WellbeingQueries, AlertQueries, BackupQueries):
+            RightsQueries, WellbeingQueries, AlertQueries, BackupQueries, RegisterQueries, ReportQueries,
+            ExportQueries):
     """Methods are named for what the bot needs; a PostgreSQL store could offer the same ones."""
 
     def __init__(self, path: str | Path) -> None:

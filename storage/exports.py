@@ -1,0 +1,213 @@
+"""Queries behind the funder report and the CSV exports: reach, term-measure pairs, row-level extracts.
+
+Row-level extracts name nobody: people appear as `m<id>` (member) or `c<id>` (companion); walk-ins and
+anonymised answers have no id at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from storage.db import Database
+from storage.presence import Window, named_fetchall, named_fetchone, presence
+
+EVENT_KINDS = ("sharing", "celebration")  # reach through these is indirect
+_EVENTS = "('sharing', 'celebration')"
+
+
+@dataclass(frozen=True, slots=True)
+class BandCount:
+    what: str  # member | companion | walk_in | anonymous
+    band: str | None
+    people: int  # distinct people (members, companions)
+    visits: int  # walk-ins and anonymous attendances, counted per visit
+
+
+@dataclass(frozen=True, slots=True)
+class ReachTally:
+    direct_people: int  # distinct people at weekly sessions and other events
+    direct_visits: int  # walk-in and anonymous visits there
+    indirect_people: int  # distinct people seen only at sharing and celebration events
+    indirect_visits: int
+    new: int  # people first seen in the window
+    returning: int  # people seen at the hub before the window
+    by_band: tuple[BandCount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PairTally:
+    """Matched start/end answers to one item (or a question set's total) over some terms."""
+
+    question_set: str
+    item: str  # an item id, or "total:<scale>" for the sum of a run's items on that scale (UCLA 3-9)
+    proxy: bool  # answered on someone's behalf at either end
+    pairs: int
+    sum_start: int
+    sum_end: int
+    went_up: int
+    unchanged: int
+    went_down: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceRow:
+    session_id: int
+    local_date: date
+    person: str
+    what: str
+    age_band: str
+    source: str  # register | inferred
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRow:
+    session_id: int
+    local_date: date
+    person: str
+    feeling: str
+    connected: str
+    could_not_come: bool
+    answered_as: str
+
+
+def _n(value: object) -> int:
+    return int(value or 0)  # type: ignore[call-overload]
+
+
+class ExportQueries:
+    """Mixed into Store."""
+
+    db: Database
+
+    async def reach_tally(self, window: Window) -> ReachTally:
+        base = f"""WITH {presence("starts_at < :end")},
+            win AS (SELECT id, kind FROM held WHERE starts_at >= :start),
+            wp AS (SELECT p.person, p.what, p.band, w.kind FROM present p JOIN win w ON w.id = p.session_id)"""
+        row = await named_fetchone(
+            self.db,
+            f"""{base},
+            first AS (
+                SELECT p.person, MIN(h.starts_at) AS first_at FROM present p JOIN held h ON h.id = p.session_id
+                WHERE p.person IN (SELECT person FROM wp) GROUP BY p.person
+            ),
+            direct AS (SELECT DISTINCT person FROM wp WHERE kind NOT IN {_EVENTS} AND person IS NOT NULL)
+            SELECT
+                (SELECT COUNT(*) FROM direct) AS direct_people,
+                (SELECT COUNT(*) FROM wp WHERE person IS NULL AND kind NOT IN {_EVENTS}) AS direct_visits,
+                (SELECT COUNT(DISTINCT person) FROM wp WHERE kind IN {_EVENTS}
+                 AND person NOT IN (SELECT person FROM direct)) AS indirect_people,
+                (SELECT COUNT(*) FROM wp WHERE person IS NULL AND kind IN {_EVENTS}) AS indirect_visits,
+                (SELECT COUNT(*) FROM first WHERE first_at >= :start) AS new,
+                (SELECT COUNT(*) FROM first WHERE first_at < :start) AS returners""",
+            window.params(),
+        )
+        bands = await named_fetchall(
+            self.db,
+            f"""{base}
+            SELECT what, band, COUNT(DISTINCT person) AS people, SUM(person IS NULL) AS visits
+            FROM wp GROUP BY what, band ORDER BY what, band""",
+            window.params(),
+        )
+        assert row is not None
+        return ReachTally(
+            direct_people=_n(row["direct_people"]), direct_visits=_n(row["direct_visits"]),
+            indirect_people=_n(row["indirect_people"]), indirect_visits=_n(row["indirect_visits"]),
+            new=_n(row["new"]), returning=_n(row["returners"]),
+            by_band=tuple(BandCount(b["what"], b["band"], _n(b["people"]), _n(b["visits"])) for b in bands),
+        )
+
+    async def measure_pairs(self, hub_id: str, terms: list[str], summed_scales: Sequence[str] = ()) -> list[PairTally]:
+        """Start and end answers of the same person, same term, same item; plus per-scale totals per person.
+
+        A total (the items on one of `summed_scales`, summed: the UCLA score) counts only runs with every
+        such item answered.
+        Anonymised runs cannot be paired and are left out.
+        """
+        if not terms:
+            return []
+        marks = ", ".join("?" for _ in terms)
+        rows = await named_fetchall(
+            self.db,
+            f"""WITH runs AS (
+                SELECT id, member_id, term, question_set, point, answered_as = 'on_behalf' AS proxy
+                FROM measure_runs WHERE hub_id = ? AND term IN ({marks}) AND member_id IS NOT NULL
+            ),
+            items AS (
+                SELECT r.member_id, r.term, r.question_set, r.point, r.proxy, a.item, a.value
+                FROM runs r JOIN measure_answers a ON a.run_id = r.id WHERE a.skipped = 0 AND a.value IS NOT NULL
+                UNION ALL
+                SELECT r.member_id, r.term, r.question_set, r.point, r.proxy, 'total:' || a.scale, SUM(a.value)
+                FROM runs r JOIN measure_answers a ON a.run_id = r.id
+                WHERE a.scale IN (SELECT value FROM json_each(?)) GROUP BY r.id, a.scale
+                HAVING COUNT(*) > 1 AND SUM(a.skipped) = 0 AND COUNT(a.value) = COUNT(*)
+            ),
+            pairs AS (
+                SELECT s.question_set, s.item, MAX(s.proxy, e.proxy) AS proxy, s.value AS v0, e.value AS v1
+                FROM items s JOIN items e ON e.member_id = s.member_id AND e.term = s.term
+                    AND e.question_set = s.question_set AND e.item = s.item AND e.point = 'end'
+                WHERE s.point = 'start'
+            )
+            SELECT question_set, item, proxy, COUNT(*) AS n, SUM(v0) AS s0, SUM(v1) AS s1,
+                   SUM(v1 > v0) AS up, SUM(v1 = v0) AS same, SUM(v1 < v0) AS down
+            FROM pairs GROUP BY question_set, item, proxy ORDER BY question_set, item LIKE 'total:%', item, proxy""",
+            (hub_id, *terms, json.dumps(list(summed_scales))),
+        )
+        return [
+            PairTally(r["question_set"], r["item"], bool(r["proxy"]), _n(r["n"]), _n(r["s0"]), _n(r["s1"]),
+                      _n(r["up"]), _n(r["same"]), _n(r["down"]))
+            for r in rows
+        ]
+
+    async def terms_in(self, window: Window) -> list[str]:
+        rows = await named_fetchall(
+            self.db,
+            "SELECT DISTINCT term FROM sessions WHERE hub_id = :hub AND starts_at >= :start AND starts_at < :end"
+            " AND term IS NOT NULL ORDER BY term",
+            window.params(),
+        )
+        return [row["term"] for row in rows]
+
+    async def attendance_rows(self, window: Window) -> list[AttendanceRow]:
+        rows = await named_fetchall(
+            self.db,
+            f"""WITH {presence("starts_at >= :start AND starts_at < :end")}
+            SELECT p.session_id, h.local_date, p.person, p.what, p.band,
+                   p.session_id IN (SELECT session_id FROM marked) AS reg
+            FROM present p JOIN held h ON h.id = p.session_id
+            ORDER BY h.starts_at, p.session_id, p.what, p.person""",
+            window.params(),
+        )
+        return [
+            AttendanceRow(
+                row["session_id"], date.fromisoformat(row["local_date"]), _person(row["person"], row["what"]),
+                row["what"], row["band"] or "", "register" if row["reg"] else "inferred",
+            )
+            for row in rows
+        ]
+
+    async def answer_rows(self, window: Window) -> list[AnswerRow]:
+        rows = await named_fetchall(
+            self.db,
+            """SELECT c.session_id, s.local_date, c.member_id, c.feeling, c.connected, c.absent, c.answered_as
+            FROM sessions s JOIN checkins c ON c.session_id = s.id
+            WHERE s.hub_id = :hub AND s.starts_at >= :start AND s.starts_at < :end AND s.starts_at <= :now
+            ORDER BY s.starts_at, c.session_id, c.id""",
+            window.params(),
+        )
+        return [
+            AnswerRow(
+                row["session_id"], date.fromisoformat(row["local_date"]),
+                f"m{row['member_id']}" if row["member_id"] is not None else "",
+                row["feeling"] or "", row["connected"] or "", bool(row["absent"]), row["answered_as"],
+            )
+            for row in rows
+        ]
+
+
+def _person(person: int | None, what: str) -> str:
+    if person is None:
+        return ""
+    return f"m{person}" if person > 0 else f"c{-person}"
