@@ -136,12 +136,13 @@ class Database:
         return self._reader or self.conn
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.reader.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.reader.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        # One trip to SQLite's thread that runs the statement to its end. A cursor left open between trips
+        # would keep the reader's snapshot while other coroutines read: they would miss fresh commits.
+        return list(await self.reader.execute_fetchall(sql, tuple(params)))
 
     async def backup_to(self, target: str | Path) -> None:
         """An online copy through SQLite's backup API, safe while the bot writes.
