@@ -120,6 +120,7 @@ DEFAULT_REMINDERS = (ReminderRule(minutes_before=2 * 24 * 60), ReminderRule(days
 class WeeklySummarySettings(_Strict):
     weekday: Weekday = "monday"
     at: time = time(9, 0)
+    enabled: bool = True
 
 
 class HubSettings(_Strict):

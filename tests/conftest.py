@@ -46,6 +46,9 @@ def hub_settings(**overrides: Any) -> HubSettings:
         "safeguarding_lead": LEAD_ID,
         "weekly": [{"weekday": "tuesday", "start": "10:00", "duration_minutes": 90}],
         "terms": [{"name": "Autumn 2026", "start": "2026-09-01", "end": "2026-12-18"}],
+        # Off unless a test asks for it: START is a Monday 08:00, so every test that passes 09:00 would
+        # otherwise also send the coordinators' weekly summary (tests/test_weekly_summary.py turns it on).
+        "weekly_summary": {"enabled": False},
     }
     base.update(overrides)
     return HubSettings.model_validate(base)

@@ -1,0 +1,192 @@
+"""The summary's figures over the hand-made term of tests/seed_term.py, checked against numbers worked out by hand.
+
+How the expected numbers were worked out (weeks 1 to 10; people = members and their companions):
+  Present, person by person (1 = came):      Anna, Mia, Leo, Bob, Eve, Jo  1111111111 (10 each)
+    Cara, Rose 1111011011 (8)   Dev, Sam 1101010111 (7; week 5 register: not there)   Finn 1010101010 (5)
+    Gita 0011111111 (8)   Ravi 0011111110 (7; week 10 register: stayed home)   Hana 1111110111 (9)
+    Ivan 1111111100 (8)   Kemi 0000000001 (1)   Omar 1111110000 (6)   Lin never came to a weekly session.
+  People each week, walk-ins added: 14 13 14 15 12+1 15 12 12 14 13+2.
+  Came again the next week: pairs of weeks both 1 = 9x6 + 5+5 + 3+3 + 0 + 7 + 6 + 7 + 7 + 5 = 102,
+    over the 1s in weeks 1-9 = 134 - 13 = 121 -> 84%.
+  Week-1 starters (14) back in week 10: Anna, Mia, Leo, Bob, Cara, Rose, Dev, Sam, Eve, Hana, Jo = 11 -> 79%.
+  At least 8 of 10 weeks: Anna, Mia, Leo, Bob, Cara, Rose, Eve, Gita, Hana, Ivan, Jo = 11 of 17 -> 65%.
+  Happier answers per week 7 7 9 8 9 10 8 7 7 7 = 79, of answers 9 9 10 9 9 10 8 7 9 9 = 89 -> 89%.
+  More connected: 88 connected answers (Anna skipped it in week 9), 3 "Not really" -> 85 of 88 -> 97%.
+  Asked per week 10 9 10 10 10 10 10 9 10 11 = 99; replies 9 9 10 9 9 10 9 7 10 10 = 92 -> 93%.
+  Week 10 (17 November): Yes 9 (14 people), Maybe 2 (Kemi, Lin), No 1 (Finn); came 13 + Tia and Nell = 15;
+    new: Kemi only; no-show: Ivan. Check-ins: 11 asked, 10 replied (91%); Happier 7, Same 1 (Cara),
+    Less happy 1 (Hana), Could not come 1 (Ivan): 7 of 9 happier (78%), 8 of 9 more connected (89%).
+  Follow-ups: Ivan missed weeks 9 and 10 but answered; Omar has not answered or come since week 6.
+  Next week (24 November): Yes Anna (+Mia, Leo), Cara (+Rose), Eve, Lin, Jo = 5 with places: 6 adults,
+    2 children; Kemi waiting; Maybe Bob, Hana; No Dev.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bot.summary import Ratio, Render, split_message, summary_messages
+from bot.texts import Catalog
+from bot.weekly_summary import Period, gather, latest_due, term_period, week_before, week_so_far
+from storage import Store
+from tests.seed_term import JOINED, SUMMARY_DUE, seed_term, term_hub
+
+WEEK10 = [
+    "📊 Woking Community Hub: the week of Monday 16 November to Sunday 22 November",
+    "Numbers under 5 show as <5, so you can forward this message.",
+    "",
+    "Sessions",
+    "Tuesday 17 November, 10:00: register taken",
+    "Said Yes 9 (14 people), Maybe <5, No <5",
+    "Came 15: returning 12, new <5, walk-ins <5",
+    "Said Yes but did not come: <5",
+    "",
+    "Check-ins",
+    "Response rate: 91% (10 of 11 asked)",
+    "Happier 7, About the same <5, Less happy <5, Could not come <5",
+    "Happier leaving: 78% (7 of 9 answers)",
+    "More connected: 89% (8 of 9 answers)",
+    "",
+    "Term so far: Autumn 2026, 10 weeks",
+    "Happier leaving: 89% (79 of 89 answers)",
+    "More connected: 97% (85 of 88 answers)",
+    "Came again the next week: 84% (102 of 121)",
+    "Week 1 starters who came in week 10: 79% (11 of 14)",
+    "Came to at least 8 of 10 weeks: 65% (11 of 17 people)",
+    "",
+    "The check-in is one quick question, not a validated wellbeing scale.",
+]
+PRIVATE = [
+    "🔒 For you only. Please do not forward this message.",
+    "",
+    "Less happy answers: 1",
+    "Safeguarding alerts: 2 raised, 1 acknowledged. Still waiting: 1.",
+    "",
+    "Please get in touch with:",
+    "• Ivan: missed the last two sessions",
+    "• Omar: has gone quiet",
+    "",
+    "Coming up in the next 7 days",
+    "Tuesday 24 November, 10:00: Yes 5 (6 adults, 2 children), Maybe 2, No 1, waiting list 1",
+]
+
+
+@pytest.fixture
+async def term(tmp_path):
+    hub = term_hub()
+    async with Store(tmp_path / "term.sqlite3") as store:
+        await store.sync_hubs([hub], JOINED)
+        seeded = await seed_term(store, hub)
+        yield store, hub, seeded
+
+
+async def test_week_ten_summary_matches_the_hand_worked_figures(term):
+    store, hub, _ = term
+    figures = await gather(store, hub, week_before(date(2026, 11, 23)), SUMMARY_DUE, so_far=False)
+    public, private = summary_messages(figures, Catalog.load())
+    assert public.split("\n") == WEEK10
+    assert private.split("\n") == PRIVATE
+
+
+async def test_the_counts_under_the_summary_are_exact(term):
+    store, hub, seeded = term
+    window = week_before(date(2026, 11, 23)).window(hub, SUMMARY_DUE)
+    [week10] = await store.held_session_tallies(window)
+    assert (week10.session_id, week10.register_taken) == (seeded.weeks[9], True)
+    assert (week10.yes, week10.yes_people, week10.maybe, week10.no) == (9, 14, 2, 1)
+    assert (week10.attended, week10.returning, week10.new, week10.walk_ins, week10.no_shows) == (15, 12, 1, 2, 1)
+    [checkins] = await store.checkin_tallies(window)
+    assert (checkins.asked, checkins.responses, checkins.happier, checkins.same, checkins.less_happy,
+            checkins.absent) == (11, 10, 7, 1, 1, 1)
+    assert (checkins.connected_yes, checkins.connected_little, checkins.connected_not) == (7, 1, 1)
+
+    _, term_days = term_period(hub, date(2026, 11, 22))
+    term_window = term_days.window(hub, SUMMARY_DUE)
+    weeks = await store.week_tallies(term_window)
+    assert [w.attended for w in weeks] == [14, 13, 14, 15, 13, 15, 12, 12, 14, 15]
+    assert [w.happier for w in weeks] == [7, 7, 9, 8, 9, 10, 8, 7, 7, 7]
+    assert [w.answers for w in weeks] == [9, 9, 10, 9, 9, 10, 8, 7, 9, 9]
+    assert weeks[0].first_day == date(2026, 9, 15) and weeks[9].first_day == date(2026, 11, 17)
+    back = await store.return_tally(term_window)
+    assert (back.weeks, back.next_week_back, back.next_week_of) == (10, 102, 121)
+    assert (back.starters, back.last_week, back.starters_back) == (14, 10, 11)
+    assert (back.span, back.need, back.regulars, back.people) == (10, 8, 11, 17)
+    alerts = await store.alert_tally(hub.id, window.start, window.end)
+    assert (alerts.raised, alerts.acknowledged, alerts.talk_requests, alerts.low_checkins, alerts.open_now) == (
+        2, 1, 1, 1, 1)
+
+
+async def test_week_nine_has_no_register_so_attendance_is_inferred(term):
+    store, hub, _ = term
+    figures = await gather(store, hub, week_before(date(2026, 11, 16)), SUMMARY_DUE, so_far=False)
+    public, _private = summary_messages(figures, Catalog.load())
+    lines = public.split("\n")
+    start = lines.index("Sessions")
+    assert lines[start + 1:start + 10] == [
+        "Tuesday 10 November, 10:00: no register, worked out from RSVPs and check-ins",
+        "Said Yes 10 (15 people), Maybe 0, No 0",
+        "Came 14: returning 14, new 0, walk-ins 0",
+        "Said Yes but did not come: <5",
+        "Saturday 14 November, 14:00 (Autumn sharing): register taken",
+        "Said Yes <5 (5 people), Maybe 0, No 0",
+        "Came 9: returning <5, new <5, walk-ins <5",
+        "Said Yes but did not come: 0",
+        "",
+    ]
+    assert "Term so far: Autumn 2026, 9 weeks" in lines
+
+
+async def test_this_week_so_far_on_a_wednesday(term):
+    store, hub, _ = term
+    wednesday = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+    period = week_so_far(hub, wednesday)
+    assert period == Period(date(2026, 11, 16), date(2026, 11, 18))
+    figures = await gather(store, hub, period, wednesday, so_far=True)
+    public, private = summary_messages(figures, Catalog.load())
+    assert public.startswith("📊 Woking Community Hub: this week so far, Monday 16 November to Wednesday 18 November")
+    assert "Came 15: returning 12, new <5, walk-ins <5" in public
+    assert "Tuesday 24 November, 10:00: Yes 5 (6 adults, 2 children)" in private
+
+
+def test_the_summary_is_due_at_the_hubs_local_time_across_the_clock_change():
+    hub = term_hub(weekly_summary={"weekday": "monday", "at": "09:00"})
+    assert latest_due(hub, datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert latest_due(hub, datetime(2026, 11, 23, 8, 59, tzinfo=UTC)) == datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    # In British Summer Time 09:00 in London is 08:00 UTC.
+    assert latest_due(hub, datetime(2026, 10, 19, 8, 0, tzinfo=UTC)) == datetime(2026, 10, 19, 8, 0, tzinfo=UTC)
+    friday = term_hub(weekly_summary={"weekday": "friday", "at": "17:30"})
+    assert latest_due(friday, datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) == datetime(2026, 11, 20, 17, 30,
+                                                                                     tzinfo=UTC)
+    assert week_before(date(2026, 11, 20)) == Period(date(2026, 11, 13), date(2026, 11, 19))
+
+
+def test_percentages_round_half_up_and_small_cells_are_hidden():
+    assert [Ratio(1, 8).percent, Ratio(1, 3).percent, Ratio(2, 3).percent, Ratio(0, 0).percent] == [13, 33, 67, None]
+    texts = Catalog.load()
+    forward, private = Render(texts, "en", forwardable=True), Render(texts, "en", forwardable=False)
+    assert [forward.count(n) for n in (0, 1, 4, 5)] == ["0", "<5", "<5", "5"]
+    assert [private.count(n) for n in (0, 1, 4, 5)] == ["0", "1", "4", "5"]
+    assert forward.ratio(Ratio(4, 20)) == "not shown (fewer than 5)"
+    assert forward.ratio(Ratio(4, 4)) == "not shown (fewer than 5)"
+    assert forward.ratio(Ratio(0, 6)) == "0% (0 of 6)"
+    assert forward.ratio(Ratio(0, 0)) == "no answers yet"
+    assert private.ratio(Ratio(4, 20)) == "20% (4 of 20)"
+
+
+def test_a_lone_hidden_count_takes_another_with_it_so_subtraction_cannot_reveal_it():
+    forward = Render(Catalog.load(), "en", forwardable=True)
+    assert forward.counts([7, 1, 0]) == ["7", "<5", "<5"]  # 0 shown as <5: true, and hides the 1
+    assert forward.counts([7, 1, 6]) == ["7", "<5", "not shown"]
+    assert forward.counts([7, 1, 2]) == ["7", "<5", "<5"]
+    assert forward.counts([7, 8, 9]) == ["7", "8", "9"]
+
+
+def test_long_summaries_split_on_line_boundaries():
+    lines = [f"• Person {n}: has gone quiet" for n in range(400)]
+    pieces = split_message("\n".join(lines), limit=4096)
+    assert len(pieces) > 2 and all(len(piece) <= 4096 for piece in pieces)
+    assert "\n".join(pieces).split("\n") == lines
+    assert split_message("short") == ["short"]
+    assert split_message("x" * 5000, limit=4096) == ["x" * 4096, "x" * 904]
