@@ -44,8 +44,10 @@ def build_application(settings: Settings, *, clock: Clock | None = None, token: 
         .pool_timeout(30)
     )
     if rate_limiter:
-        # Retries ride out a 429; the dispatcher's own pacing keeps bulk sends under 30 a second.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # Retries ride out a 429; the dispatcher's own pacing keeps bulk sends under 30 a second. No overall
+        # cap: AIORateLimiter's would hold every edit (a reply to a tap) to a shared 30 a second as well, so
+        # taps would queue behind each other (docs/benchmarks.md). The 20-a-minute cap per group stays.
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
     application = builder.build()
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings,
