@@ -202,10 +202,13 @@ async def plan_checkins(now: datetime, svc: Services) -> int:
 
 
 async def still_wanted(svc: Services, member: Member, session: Session) -> bool:
-    """Ask only someone who can still be asked: consent in force, messages on, still coming, private chat."""
+    """Ask only someone who can still be asked: consent in force, messages on, still in the hub and coming,
+    and only in their private chat (answers never go to a group)."""
     if member.paused or session.cancelled or member.chat_id != member.telegram_user_id:
         return False
     if not await svc.store.has_consent(member.id, WELLBEING):
+        return False
+    if not await svc.store.is_member_of(member.id, session.hub_id):
         return False
     rsvp = await svc.store.rsvp(session.id, member.id)
     return rsvp is not None and rsvp.answer in ("yes", "maybe")

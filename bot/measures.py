@@ -57,6 +57,11 @@ def term_points(hub: HubSettings, term: Term, cancelled_keys: set[str]) -> dict[
     return points
 
 
+def invite_key(hub_id: str, term: str, point: str, member_id: int | None = None) -> str:
+    """The invitation's dedupe key (without the member id: the prefix shared by the whole hub)."""
+    return f"{INVITE_KIND}:{hub_id}:{term}:{point}:{'' if member_id is None else member_id}"
+
+
 def invite_due(session: PlannedSession) -> datetime:
     return session.ends_at + AFTER_SESSION
 
@@ -203,14 +208,15 @@ async def plan_measure_invites(now: datetime, svc: Services) -> int:
                 if not due <= now < due + INVITE_WINDOW:
                     continue
                 session_id = stored.get(session.key, (None, False))[0]
+                key = invite_key(hub.id, term.name, point)
                 items += [
                     NewDelivery(
-                        kind=INVITE_KIND, dedupe_key=f"{INVITE_KIND}:{hub.id}:{term.name}:{point}:{member.id}",
+                        kind=INVITE_KIND, dedupe_key=f"{key}{member.id}",
                         chat_id=member.chat_id, due_at=due, member_id=member.id, hub_id=hub.id,
                         session_id=session_id, expires_at=due + INVITE_WINDOW,
                         payload={"term": term.name, "point": point, "until": to_db(due + ANSWER_WINDOW)},
                     )
-                    for member in await svc.store.wellbeing_members_of_hub(hub.id)
+                    for member in await svc.store.wellbeing_members_of_hub(hub.id, unplanned_key=key)
                 ]
     return await svc.store.enqueue_deliveries(items, now) if items else 0
 

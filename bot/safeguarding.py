@@ -13,6 +13,7 @@ Decisions (see the domain notes):
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from babel.dates import format_timedelta
@@ -25,6 +26,8 @@ from bot.services import Services
 from storage.alerts import Alert
 from storage.delivery import Delivery, NewDelivery
 from storage.members import Member
+
+log = logging.getLogger(__name__)
 
 TALK = "talk_request"
 ALERT_KIND = "safeguarding_alert"
@@ -134,6 +137,9 @@ async def request_talk(svc: Services, member: Member, hub: HubSettings, session_
     """Store a talk request and queue the alert to the lead; (the open alert, False) if one is already open."""
     now = svc.clock.now()
     recipients = lead_recipients(svc, hub)
+    if not recipients:
+        log.error("hub %s has no safeguarding lead, coordinator or admin: a talk request is stored, nobody told",
+                  hub.id)
 
     def messages(alert_id: int) -> list[NewDelivery]:
         return [_message(ALERT_KIND, alert_id, user, hub.id, now, "first") for user in recipients]

@@ -149,5 +149,5 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
     await edit_message(query, *checkins.view(svc, checkins.view_after(stored, step, ctx.hub.ask_connected), after))
     if checkins.became_low(ctx.checkin, stored):
         talk = (svc.texts.get("checkin.button_talk", ctx.lang), f"{checkins.TALK_PREFIX}:talk:s{ctx.session.id}")
-        await svc.bot.send_message(member.chat_id, low_answer_reply(svc, ctx.lang), reply_markup=keyboard([talk]))
+        await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, ctx.lang), reply_markup=keyboard([talk]))
     await query.answer()

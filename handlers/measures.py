@@ -41,7 +41,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def _invite_of(svc: Services, member: Member, hub_id: str, term: str, point: str) -> Delivery | None:
     """The invitation that lets this member answer this point of this term, if one was sent."""
-    key = f"{measures.INVITE_KIND}:{hub_id}:{term}:{point}:{member.id}"
+    key = measures.invite_key(hub_id, term, point, member.id)
     invites = await svc.store.deliveries_where(kind=measures.INVITE_KIND, chat_id=member.chat_id)
     return next((d for d in invites if d.dedupe_key == key and d.state in ("sent", "sending")), None)
 
@@ -160,8 +160,8 @@ async def _step(svc: Services, query: CallbackQuery, member: Member, invite: Del
     chosen = item.scale.labels.get(value, str(value)) if value is not None else ""
     await edit_message(query, f"{item.text}\n\n✓ {chosen}")
     talk = (svc.texts.get("checkin.button_talk", lang), f"sg:talk:r{run.id}")
-    await svc.bot.send_message(member.chat_id, low_answer_reply(svc, lang), reply_markup=keyboard([talk]))
-    await svc.bot.send_message(member.chat_id, text, reply_markup=markup)
+    await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, lang), reply_markup=keyboard([talk]))
+    await svc.bot.send_message(query.from_user.id, text, reply_markup=markup)
     await query.answer()
 
 

@@ -72,7 +72,7 @@ async def _talk(svc: Services, query: CallbackQuery, member: Member, where: str)
         return
     hub, session_id = found
     _, created = await safeguarding.request_talk(svc, member, hub, session_id)
-    await svc.bot.send_message(member.chat_id, safeguarding.talk_reply(svc, member.language, hub, created))
+    await svc.bot.send_message(query.from_user.id, safeguarding.talk_reply(svc, member.language, hub, created))
     if created and svc.application is not None:
         kick_dispatcher(svc.application)
     await query.answer()

@@ -217,14 +217,18 @@ class WellbeingQueries:
 
     # ------------------------------------------------------------------ term measures
 
-    async def wellbeing_members_of_hub(self, hub_id: str) -> list[Member]:
-        """Current members of a hub who agreed to wellbeing questions and can be messaged."""
+    async def wellbeing_members_of_hub(self, hub_id: str, *, unplanned_key: str | None = None) -> list[Member]:
+        """Current members of a hub who agreed to wellbeing questions and can be messaged; with `unplanned_key`,
+        only those with no ledger row keyed `<unplanned_key><member id>` yet."""
         columns = ", ".join(f"m.{c.strip()}" for c in _MEMBER_COLUMNS.split(","))
+        unplanned = ""
+        if unplanned_key:
+            unplanned = " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.dedupe_key = ? || m.id)"
         rows = await self.db.fetchall(
             f"SELECT {columns} FROM members m JOIN memberships ms ON ms.member_id = m.id"
             f" WHERE ms.hub_id = ? AND ms.left_at IS NULL AND m.reachable = 1 AND m.paused = 0"
-            f" AND {_WITH_WELLBEING_CONSENT} ORDER BY m.id",
-            (hub_id,),
+            f" AND {_WITH_WELLBEING_CONSENT}{unplanned} ORDER BY m.id",
+            (hub_id, unplanned_key) if unplanned_key else (hub_id,),
         )
         return [_member(row) for row in rows]
 

@@ -141,6 +141,20 @@ async def test_an_answer_can_be_changed_within_24_hours_and_not_after(bot, api, 
     assert (stored.feeling, stored.connected) == ("happier", "yes")
 
 
+async def test_a_first_answer_days_later_is_kindly_refused(bot, api, clock):
+    lia = api.user(615, "Lia")
+    member = await join(bot, lia)
+    session = await next_session(bot)
+    await bot.store.record_rsvp(session.id, member.id, "yes", clock.now())
+    await session_ends_and_checkins_go_out(bot, clock, session)
+    clock.set(session.ends_at + checkins.ANSWER_WITHIN)
+    calls = await lia.tap("😀 Happier")
+    answer = next(c for c in calls if c.method == "answerCallbackQuery")
+    assert "this check-in has closed" in answer.params["text"]
+    assert "this check-in has closed" in lia.last_text() and lia.buttons() == []
+    assert await bot.store.checkin_of(session.id, member.id) is None
+
+
 async def test_a_carer_is_asked_once_who_answers_and_every_answer_records_it(bot, api, clock):
     gwen = api.user(609, "Gwen")
     member = await join(bot, gwen, role="carer")
