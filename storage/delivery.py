@@ -128,14 +128,12 @@ class DeliveryQueries:
         return [_delivery(row) for row in rows]
 
     async def mark_delivery_sending(self, delivery_id: int) -> bool:
-        """Claim a pending row; False if someone else already did."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1"
-                " WHERE id = ? AND state = 'pending'",
-                (delivery_id,),
-            )
-            return cursor.rowcount == 1
+        """Claim a pending row; False if someone else already did. One statement, committed on its own."""
+        result = await self.db.write(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
+            (delivery_id,),
+        )
+        return result.rowcount == 1
 
     async def mark_delivery_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
         await self.db.execute(
