@@ -16,12 +16,14 @@ from bot.delivery import Dispatcher
 from bot.services import SERVICES_KEY, Services, services
 from bot.texts import Catalog
 from handlers import announce, checkin, common, join, measures, rights, rsvp, safeguarding, sessions_admin
+from handlers import register as attendance_register
+from handlers import summary as coordinator_summary
 from storage import Store
 
 log = logging.getLogger(__name__)
 
 FEATURES = (timetable, join, rights, retention, reminders, rsvp, sessions_admin, announce, checkin, measures,
-            safeguarding, common)
+            safeguarding, attendance_register, coordinator_summary, common)
 """Handler modules, in the order their handlers are tried; the fallbacks come after all of them."""
 
 

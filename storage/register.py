@@ -113,7 +113,7 @@ class RegisterQueries:
             " FROM attendance a LEFT JOIN members m ON m.id = a.member_id"
             " LEFT JOIN companions co ON co.id = a.companion_id"
             " WHERE a.session_id = ? ORDER BY a.walk_in_name IS NOT NULL, m.first_name COLLATE NOCASE,"
-            " a.member_id, a.companion_id IS NOT NULL, a.companion_id, a.id",
+            " a.member_id, a.companion_id IS NOT NULL, co.name COLLATE NOCASE, a.id",
             (session_id,),
         )
         entries = []
