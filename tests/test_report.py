@@ -1,0 +1,158 @@
+"""`imm-bot report`: the funder report of the hand-made term, every figure as worked out by hand, and its files."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import UTC, datetime
+
+from babel.dates import format_date
+
+from bot.charts import PNG_SIGNATURE
+from bot.cli import main
+from bot.csv_export import SESSION_COLUMNS
+from storage import Store
+from tests.seed_term import JOINED, seed_term, term_hub
+
+# Worked out by hand from tests/seed_term.py (see tests/test_summary_figures.py for the weekly figures):
+# reach: 13 members + Mia, Leo, Rose, Sam, Ravi = 18 people, 7 walk-in visits (Priya; Tia, Nell; Joe, Ama, Kit,
+# Bea); directly 17 people + 3 visits = 20, indirectly Lin + 4 visits = 5; returning: the 6 people of 7 July.
+# Bands: under 5 Leo + Kit = 2, 5-11 Mia, Ravi + Tia = 3, 12-15 Sam = 1, 18-64 Priya, Ama = 2, 65+ Rose, Joe = 2,
+# members 13, no age 2 (Nell, Bea); children 6, adults 17 (children "not shown": with the age-not-given cell
+# hidden alone, the total 25 would give it away). Term measures on matched pairs, carers' proxy pairs apart:
+# life satisfaction 32/6 = 5.3 -> 40/6 = 6.7, better 5; anxiety 30/7 = 4.3 -> 26/7 = 3.7, better 3 same 2
+# worse 2; UCLA total 33/6 = 5.5 -> 26/6 = 4.3, lower for 5. Alerts: 4 raised, 3 acknowledged.
+EXPECTED = """# Woking Community Hub: report for 1 September 2026 to 22 November 2026
+
+Prepared by imm-bot on {today}. Numbers under 5 show as <5, to protect people's privacy.
+
+## Sessions
+- Sessions held: 11 (weekly 10, sharing 1)
+- Sessions cancelled: 1
+
+## People reached
+- People reached: 25 (18 people we know, 7 walk-in visits)
+- Directly, at weekly sessions and other activities: 20
+- Indirectly, only at sharing and celebration events: 5
+- New: 12. Returning (came before 1 September 2026): 6.
+
+| Age band | People |
+|---|---|
+| Under 5 | <5 |
+| 5 to 11 | <5 |
+| 12 to 15 | <5 |
+| 16 or 17 | 0 |
+| 18 to 64 | <5 |
+| 65 or older | <5 |
+| Members, 16 or older | 13 |
+| Walk-ins, age not given | <5 |
+| All children (under 18) | not shown |
+| All adults | 17 |
+
+Walk-ins have no account, so each visit counts once. Members are 16 or older; we do not ask their age band.
+
+## How people felt after sessions
+- Response rate: 93% (92 of 99 asked)
+- Happier leaving: 89% (79 of 89 answers)
+- More connected (Yes or A little): 97% (85 of 88 answers)
+- Answers a carer gave on someone's behalf: <5
+
+The check-in is one quick question after each session. It is not a validated wellbeing scale.
+
+## Coming back
+- Came again the next week: 84% (102 of 121)
+- Week 1 starters who came in week 10: 79% (11 of 14)
+- Came to at least 8 of 10 weeks: 65% (11 of 17 people)
+
+Counted for members and the companions they bring. Walk-ins cannot be followed week to week.
+
+## Term measures: start and end of term
+Only people who answered at both the start and the end are counted (matched pairs).
+
+| Question | Pairs | Average at start | Average at end | Better | Same | Worse |
+|---|---|---|---|---|---|---|
+| Life satisfaction (ONS, 0 to 10, higher is better) | 6 | 5.3 | 6.7 | 5 (83%) | <5 | <5 |
+| Anxious yesterday (ONS, 0 to 10, lower is better) | 7 | 4.3 | 3.7 | <5 | <5 | <5 |
+| Lack companionship (UCLA, 1 to 3, lower is better) | 6 | 2.0 | 1.3 | <5 | <5 | 0 (0%) |
+| Feel left out (UCLA, 1 to 3, lower is better) | 6 | 1.8 | 1.5 | <5 | <5 | 0 (0%) |
+| Feel isolated (UCLA, 1 to 3, lower is better) | 6 | 1.7 | 1.5 | <5 | 5 (83%) | <5 |
+| UCLA loneliness score (3 to 9, lower is better) | 6 | 5.5 | 4.3 | 5 (83%) | <5 | <5 |
+
+- More connected: loneliness score lower at the end for 83% (5 of 6 people)
+
+### Answered on someone's behalf
+A carer answered for the person. These are shown apart and left out of the ONS4 figures above.
+
+| Question | Pairs | Average at start | Average at end | Better | Same | Worse |
+|---|---|---|---|---|---|---|
+| Life satisfaction (ONS, 0 to 10, higher is better) | <5 | – | – | – | – | – |
+| Anxious yesterday (ONS, 0 to 10, lower is better) | <5 | – | – | – | – | – |
+
+ONS4: the ONS personal wellbeing questions, 0 to 10. Loneliness: ONS direct question and UCLA 3-item scale.
+
+## Safeguarding
+- Alerts raised: <5. Acknowledged: <5.
+
+## City of London
+- This hub is set up for people who live or work in the City of London. People reached: 25.
+The bot does not ask each person where they live or work. The hub's setting applies to everyone it reaches.
+
+## Files
+- sessions.csv, attendance.csv and answers.csv: one row per session, per person at a session, and per check-in.
+- People appear as codes, never names. Keep the CSV files inside the charity.
+- chart.png: people who came, and % happier leaving, week by week.
+"""
+CONFIG = """
+[storage]
+path = "{db}"
+
+[[hubs]]
+id = "woking"
+name = "Woking Community Hub"
+city_of_london = true
+"""
+
+
+def seed(db) -> None:
+    async def write() -> None:
+        hub = term_hub()
+        async with Store(db) as store:
+            await store.sync_hubs([hub], JOINED)
+            await seed_term(store, hub)
+
+    asyncio.run(write())
+
+
+def test_the_report_command_writes_the_report_csvs_and_chart(tmp_path, capsys):
+    db, out, config = tmp_path / "imm.sqlite3", tmp_path / "report", tmp_path / "config.toml"
+    seed(db)
+    config.write_text(CONFIG.format(db=db), encoding="utf-8")
+    code = main(["--config", str(config), "report", "--hub", "woking", "--from", "2026-09-01", "--to", "2026-11-22",
+                 "--out", str(out)])
+    assert code == 0
+    names = ("report.md", "sessions.csv", "attendance.csv", "answers.csv", "chart.png")
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert capsys.readouterr().out.split() == [str(out / name) for name in names]
+
+    today = format_date(datetime.now(UTC).date(), "d MMMM y", locale="en")
+    assert (out / "report.md").read_text(encoding="utf-8") == EXPECTED.format(today=today)
+    chart = (out / "chart.png").read_bytes()
+    assert chart.startswith(PNG_SIGNATURE) and len(chart) > 10_000
+    sessions = (out / "sessions.csv").read_bytes()
+    assert sessions.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(sessions.decode("utf-8-sig"))))
+    assert rows[0] == list(SESSION_COLUMNS) and len(rows) == 1 + 12
+
+
+def test_the_report_command_refuses_what_it_cannot_do(tmp_path, capsys):
+    db, config = tmp_path / "imm.sqlite3", tmp_path / "config.toml"
+    config.write_text(CONFIG.format(db=db), encoding="utf-8")
+    base = ["--config", str(config), "report", "--out", str(tmp_path / "out")]
+    assert main([*base, "--hub", "woking", "--from", "2026-09-01", "--to", "2026-11-22"]) == 2
+    assert "no database" in capsys.readouterr().err
+    seed(db)
+    assert main([*base, "--hub", "nowhere", "--from", "2026-09-01", "--to", "2026-11-22"]) == 2
+    assert "no hub 'nowhere'" in capsys.readouterr().err
+    assert main([*base, "--hub", "woking", "--from", "2026-11-22", "--to", "2026-09-01"]) == 2
+    assert not (tmp_path / "out").exists()
