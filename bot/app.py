@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
-from bot import reminders, retention, timetable
+from bot import activity, reminders, retention, timetable
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import Dispatcher
@@ -22,7 +22,7 @@ from storage import Store
 
 log = logging.getLogger(__name__)
 
-FEATURES = (timetable, join, rights, retention, reminders, rsvp, sessions_admin, announce, checkin, measures,
+FEATURES = (activity, timetable, join, rights, retention, reminders, rsvp, sessions_admin, announce, checkin, measures,
             safeguarding, attendance_register, coordinator_summary, common)
 """Handler modules, in the order their handlers are tried; the fallbacks come after all of them."""
 

@@ -101,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in ("httpx", "apscheduler", "telegram.ext.Application"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Their debug lines hold whole updates, messages and query values (names, answers), or are noise:
+    # never written, even with -v.
+    for private in ("telegram", "aiosqlite", "httpcore"):
+        logging.getLogger(private).setLevel(logging.INFO)
     name = args.command or "run"
     try:
         settings = load_settings(args.config)
