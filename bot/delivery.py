@@ -64,33 +64,40 @@ class Pacer:
     Releases follow a fixed grid of `1 / per_second`, so a late wake-up or a slow send does not push every
     later send back (that drift alone held a 29.5/s pacer to about 27/s). A send that falls behind the grid
     is caught up at no more than twice the rate; more than a second behind (idle, or a long stall) the grid
-    starts again from now. At Telegram's rates a sliding window is the hard guarantee: a 31st release never
-    comes within WINDOW of the 1st. WINDOW is a little over a second so that a few milliseconds' difference
-    on the way to Telegram cannot make it 31 there; at 29.5/s the grid alone keeps the 1st and the 31st
-    release 1.017 s apart, so the window costs no speed.
+    starts again from now.
+
+    At Telegram's rates a sliding window is the hard guarantee: the 31st send is released no sooner than
+    WINDOW after the 1st one *finished* (`sent()`: its answer came back, so it had certainly reached
+    Telegram). Counting from the finish rather than the release means a send held up on its way (a busy
+    CPU, a slow network) cannot bunch up with the ones after it at Telegram's end. At 29.5/s the grid alone
+    keeps the 1st and the 31st send 1.017 s apart, so the window costs no speed when nothing is held up.
     """
 
-    LIMIT, WINDOW = 30, 1.015
+    LIMIT, WINDOW = 30, 1.002
 
     def __init__(self, per_second: float) -> None:
         self.interval = 1.0 / per_second
         self._next = self._last = float("-inf")
         # Faster than Telegram allows only makes sense against a local server: no window then.
-        self._recent: deque[float] | None = deque(maxlen=self.LIMIT) if per_second <= self.LIMIT else None
+        self._finished: deque[float] | None = deque(maxlen=self.LIMIT) if per_second <= self.LIMIT else None
 
     async def wait(self) -> None:
+        """Return when the next send may go."""
         now = time.monotonic()
         if self._next < now - 1.0:
             self._next = now
         target = max(self._next, self._last + self.interval / 2)
-        if self._recent is not None and len(self._recent) == self.LIMIT:
-            target = max(target, self._recent[0] + self.WINDOW)
+        if self._finished is not None and len(self._finished) == self.LIMIT:
+            target = max(target, self._finished[0] + self.WINDOW)
         if target > now:
             await asyncio.sleep(target - now)
         self._last = max(target, time.monotonic())
-        if self._recent is not None:
-            self._recent.append(self._last)
         self._next += self.interval
+
+    def sent(self) -> None:
+        """The send released by the last wait() has finished (delivered or failed)."""
+        if self._finished is not None:
+            self._finished.append(time.monotonic())
 
 
 @dataclass
@@ -179,7 +186,7 @@ class Dispatcher:
             if self.pacer is not None:
                 await self.pacer.wait()
             try:
-                message = await _send_outgoing(bot, chat_id, outgoing)
+                message = await self._paced_send(bot, chat_id, outgoing)
             except ChatMigrated as exc:
                 log.info("chat %s moved to %s", chat_id, exc.new_chat_id)
                 await store.follow_chat_migration(chat_id, exc.new_chat_id)
@@ -200,6 +207,13 @@ class Dispatcher:
             return
         await store.close_delivery(delivery.id, "failed", "chat migrated too many times")
         report.failed += 1
+
+    async def _paced_send(self, bot: Bot, chat_id: int, outgoing: Outgoing) -> Message:
+        try:
+            return await _send_outgoing(bot, chat_id, outgoing)
+        finally:
+            if self.pacer is not None:
+                self.pacer.sent()
 
     async def _failed(self, delivery: Delivery, exc: Exception, services: Services, report: DispatchReport) -> None:
         store, now = services.store, services.clock.now()
