@@ -56,6 +56,8 @@ async def seed_a_term(bot, member, *, at: datetime | None = None) -> dict[str, A
                     payload={"who": f"{member.first_name} (with {companion.name if companion else 'nobody'})",
                              "member_id": member.id, "user_id": member.telegram_user_id}),
     ], now)
+    await store.open_register(session.id, COORDINATOR_ID, now)  # ticks the member and companion who said yes
+    await store.add_walk_in(session.id, "Wilhelmina", COORDINATOR_ID, now)
     return {"session": session, "run_id": run_id}
 
 
@@ -91,7 +93,7 @@ async def test_mydata_sends_every_row_about_the_member_as_a_file_and_a_summary(b
     counts = {name: len(rows) for name, rows in tables.items()}
     assert counts == {"members": 1, "companions": 1, "memberships": 1, "consents": 2, "rsvps": 1,
                       "rsvp_companions": 1, "checkins": 1, "measure_runs": 1, "measure_answers": 4, "alerts": 1,
-                      "deliveries": 1}
+                      "deliveries": 1, "attendance": 2}
     assert tables["members"][0]["first_name"] == "Zebedee"
     assert tables["companions"][0]["name"] == "Ottoline"
     assert tables["alerts"][0]["acknowledged_by"] == "a staff member"  # not the lead's Telegram id
@@ -141,6 +143,9 @@ async def test_forget_leaves_no_trace_of_the_member_in_any_table_or_column(bot, 
     assert [c.name for c in await bot.store.companions_of(bart_member.id)] == ["Primrose"]
     bart_export = await bot.store.export_person(BART_ID)
     assert bart_export.count("checkins") == 1 and bart_export.count("measure_answers") == 4
+    assert bart_export.count("attendance") == 2
+    walk_ins = await bot.store.where_values_appear(["Wilhelmina"])
+    assert [(f.table, f.column) for f in walk_ins] == [("attendance", "walk_in_name")] * 2
     announcement = await bot.store.announcement(1)
     assert announcement.text == "Happy birthday [removed]! Bartholomew brings a cake."
 
@@ -281,7 +286,7 @@ async def test_a_paused_member_gets_no_reminder_until_they_start_again(bot, api,
 async def test_a_staff_member_who_is_forgotten_leaves_no_id_on_what_they_did(bot, api):
     lead = api.user(LEAD_ID, "Leandra")
     await join_as_family(bot, lead, companions=())
-    zeb, member = await join_zebedee(bot, api)
+    _, member = await join_zebedee(bot, api)
     await seed_a_term(bot, member)  # an alert Leandra acknowledged
     await bot.store.create_announcement("woking", "See you Tuesday", LEAD_ID, START, kind="announcement",
                                         expires_at=START + timedelta(days=1))
