@@ -1,7 +1,7 @@
 """Reminder fan-out: how fast imm-bot's dispatcher sends one reminder to every member of a hub, and whether it
 keeps to Telegram's limit, beside a bare python-telegram-bot loop sending the same messages in the same run.
 
-    .venv/bin/python -m bench.reminder_fanout [--members 10000] [--paced 1500] [--ptb-limiter 600] [--output F]
+    .venv/bin/python -m bench.reminder_fanout [--members 10000] [--paced 1500] [--pace 29.5] [--output F]
 
 Method (the figures are in docs/benchmarks.md, "Reminder fan-out"):
 - The local Bot API server (bot.localapi.LocalBotApi) runs in this process; each sender runs as its own OS
@@ -92,10 +92,10 @@ async def child(*argv: str) -> dict[str, Any]:
 
 
 async def bot_phase(api: LocalBotApi, workdir: Path, name: str, members: int, *, unlimited: bool,
-                    reply_delay: float = 0.0) -> Phase:
+                    reply_delay: float = 0.0, pace: float = 29.5) -> Phase:
     db_path = workdir / f"{name}.sqlite3"
     hub = event_with_reminder_due(HUB, datetime.now(UTC), name="Bench Hub", venue="Community Hall")
-    settings = write_config(workdir / f"{name}.toml", api, db_path, [hub])
+    settings = write_config(workdir / f"{name}.toml", api, db_path, [hub], telegram={"messages_per_second": pace})
     await seed_members(db_path, settings, HUB, members, first_user_id=FIRST_USER, wellbeing=False)
     api.reset_calls()
     api.reply_delay = reply_delay
@@ -134,13 +134,13 @@ async def measure(args: argparse.Namespace, log: Any = print) -> list[Phase]:
             log(f"(a) bare PTB loop, {args.members} messages ...")
             phases.append(await bare_phase(api, workdir, "bare-unlimited", args.members, sample, limiter=False))
             log(f"(b) imm-bot with Telegram's limit, {args.paced} members ...")
-            phases.append(await bot_phase(api, workdir, "imm-paced", args.paced, unlimited=False))
+            phases.append(await bot_phase(api, workdir, "imm-paced", args.paced, unlimited=False, pace=args.pace))
             log(f"(c) bare PTB loop behind AIORateLimiter(), {args.ptb_limiter} messages ...")
             phases.append(await bare_phase(api, workdir, "bare-aioratelimiter", args.ptb_limiter, sample,
                                            limiter=True))
             log(f"(d) imm-bot with Telegram's limit and a 50 ms round trip, {args.round_trip} members ...")
             phases.append(await bot_phase(api, workdir, "imm-round-trip", args.round_trip, unlimited=False,
-                                          reply_delay=0.05))
+                                          reply_delay=0.05, pace=args.pace))
     return phases
 
 
@@ -162,7 +162,7 @@ def report(phases: list[Phase], args: argparse.Namespace) -> str:
         f"{imm.most_in_one_second} | {imm.shortest_31 * 1000:.0f} ms | {cpu:.2f} ms |",
         f"| (a) bare PTB loop, same messages | {bare.sends} | {bare.rate:.0f} | {bare.most_in_one_second} | "
         f"{bare.shortest_31 * 1000:.0f} ms | {bare_cpu:.2f} ms |",
-        f"| (b) imm-bot, Pacer 29.5/s + AIORateLimiter | {paced.sends} | {paced.rate:.3f} | "
+        f"| (b) imm-bot, Pacer {args.pace}/s + AIORateLimiter | {paced.sends} | {paced.rate:.3f} | "
         f"{paced.most_in_one_second} | {paced.shortest_31 * 1000:.0f} ms | |",
         f"| (c) bare PTB loop behind AIORateLimiter() alone | {ptb.sends} | {ptb.rate:.2f} | "
         f"{ptb.most_in_one_second} | {ptb.shortest_31 * 1000:.0f} ms | |",
@@ -243,6 +243,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=10_000, help="members for the unlimited fan-out (a)")
     parser.add_argument("--paced", type=int, default=1_500, help="members for the fan-out at Telegram's limit (b)")
     parser.add_argument("--ptb-limiter", type=int, default=600, help="messages behind AIORateLimiter alone (c)")
+    parser.add_argument("--pace", type=float, default=29.5, help="telegram.messages_per_second for (b) and (d)")
     parser.add_argument("--round-trip", type=int, default=300, help="members for the fan-out with 50 ms replies (d)")
     parser.add_argument("--output", type=Path, help="also write the report here")
     return parser.parse_args(argv)
