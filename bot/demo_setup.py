@@ -51,6 +51,8 @@ FAMILIES = (
     Person(7104, "Olena", "family", "en", (("Sofia", "5 to 11", "My grandchild"),)),
     Person(7105, "Rose", "participant", "en"),
     Person(7106, "Kofi", "family", "en", (("Ama", "12 to 15", "My child"),)),
+    Person(7107, "Priya", "family", "en", (("Arjun", "5 to 11", "My child"),)),
+    Person(7108, "Tom", "participant", "en"),
 )
 STAFF = (COORDINATOR, LEAD)
 # The person `imm-bot chat` plays by default: someone new, not one of the demo's families.
@@ -103,9 +105,14 @@ def name_of(user_id: int | None) -> str:
 
 
 def steps_until(now: datetime, until: datetime, step: timedelta = timedelta(minutes=10)) -> list[datetime]:
-    """The instants the clock visits on its way from `now` to `until`, so nothing due in between is skipped."""
+    """The instants the clock visits on its way from `now` to `until`, so nothing due in between is skipped.
+
+    They keep to a grid of whole steps (10:00, 10:10, ...), as rules are mostly set on the hour, and end
+    exactly at `until`.
+    """
     moments: list[datetime] = []
-    moment = now
+    seconds = step.total_seconds()
+    moment = datetime.fromtimestamp((now.timestamp() // seconds) * seconds, tz=now.tzinfo)
     while moment < until:
         moment = min(moment + step, until)
         moments.append(moment)

@@ -15,6 +15,7 @@ from bot.localapi import ApiCall, LocalBotApi
 
 SILENT_METHODS = frozenset({"getMe", "setMyCommands", "deleteMyCommands", "getMyCommands", "deleteWebhook",
                             "setWebhook", "getWebhookInfo", "sendChatAction", "getChat", "getFile", "close"})
+SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
 NOTE_WIDTH = 90
 
 
@@ -36,22 +37,37 @@ class Transcript:
         self.api, self.write, self.name_of, self.focus = api, write, name_of, focus
         self.mark = len(api.calls)
         self.buttons: list[Button] = []
+        self.brief: set[int] = set()  # chats whose messages are written as one-line notes
 
     def skip(self) -> None:
         """Forget calls so far (start-up chatter) without writing them."""
         self.mark = len(self.api.calls)
 
     def flush(self) -> list[Button]:
-        """Write what happened since the last flush; returns the buttons numbered in it (also kept in .buttons)."""
+        """Write what happened since the last flush; returns the buttons numbered in it (also kept in .buttons).
+
+        Without a focus, the same message sent to several people in a row is written once, naming them all.
+        """
         calls, self.mark = self.api.calls[self.mark:], len(self.api.calls)
+        visible = [c for c in calls if c.method not in SILENT_METHODS and c.error_code is None]
         numbered: list[Button] = []
-        for call in calls:
-            if call.method in SILENT_METHODS or call.error_code is not None:
-                continue
-            if self.focus is not None and call.chat_id != self.focus:
+        index = 0
+        while index < len(visible):
+            call = visible[index]
+            if call.chat_id in self.brief or (self.focus is not None and call.chat_id != self.focus):
                 self._note(call)
+                index += 1
                 continue
-            self._describe(call, numbered)
+            group = [call]
+            while self.focus is None and index + len(group) < len(visible):
+                following = visible[index + len(group)]
+                if following.chat_id in self.brief or following.chat_id in {c.chat_id for c in group}:
+                    break
+                if call.method not in SENDS or _likeness(following) != _likeness(call):
+                    break
+                group.append(following)
+            self._describe(call, numbered, [c.chat_id for c in group])
+            index += len(group)
         if numbered:
             self.buttons = numbered
         return numbered
@@ -67,8 +83,8 @@ class Transcript:
         self.buttons = numbered
         return numbered
 
-    def _describe(self, call: ApiCall, numbered: list[Button]) -> None:
-        who = "" if self.focus is not None else f" → {self.name_of(call.chat_id)}"
+    def _describe(self, call: ApiCall, numbered: list[Button], chats: list[int | None]) -> None:
+        who = "" if self.focus is not None else f" → {self._names(chats)}"
         params, result = call.params, call.result if isinstance(call.result, dict) else {}
         if call.method == "answerCallbackQuery":
             if params.get("text"):
@@ -96,6 +112,12 @@ class Transcript:
         chat_id, message_id = call.chat_id, result.get("message_id", params.get("message_id"))
         if rows and chat_id is not None and message_id is not None:
             self._write_buttons(rows, chat_id, int(message_id), numbered)
+
+    def _names(self, chats: list[int | None]) -> str:
+        names = [self.name_of(chat) for chat in chats]
+        if len(names) == 1:
+            return names[0]
+        return f"{', '.join(names[:-1])} and {names[-1]} ({len(names)} people)"
 
     def _note(self, call: ApiCall) -> None:
         """Someone else's message, in one line: enough to see that it went out and to whom."""
@@ -127,6 +149,12 @@ class Transcript:
                 numbered.append(Button(len(numbered) + 1, chat_id, message_id, label))
                 shown.append(f"{len(numbered)}) {label}")
             self.write("    " + "   ".join(shown))
+
+
+def _likeness(call: ApiCall) -> tuple[str, str, str]:
+    """What makes two sends the same message to a reader: method, words and button labels."""
+    labels = [[str(b.get("text", "")) for b in row] for row in keyboard_rows(call.params.get("reply_markup"))]
+    return call.method, str(call.text), json.dumps(labels)
 
 
 def keyboard_rows(markup: Any) -> list[list[dict[str, Any]]]:

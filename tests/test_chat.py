@@ -72,7 +72,7 @@ def test_a_new_member_joins_gets_the_reminder_and_answers_it_by_number(tmp_path)
 
 async def test_the_coordinator_sees_the_hubs_answers_and_the_session_coming_up():
     output = await chat_in_process(["/sessions", ":buttons", ":help", ":quit"], role="coordinator")
-    assert "You are Cora, coordinator of Riverside Music Hub. It has 6 members." in output
+    assert "You are Cora, coordinator of Riverside Music Hub. It has 8 members." in output
     sessions = after(output, "/sessions")
     assert "Riverside Music Hub: next sessions" in sessions and "Tue 2 Feb, 10:00" in sessions
     assert "Yes: 8 people (5 adults, 3 children)" in sessions
