@@ -105,6 +105,8 @@ class Transcript:
             elif not keyboard_rows(params.get("reply_markup")):
                 self.write(f"Bot{who} takes the buttons away")
                 return
+            else:
+                self.write(f"Bot{who} changes the buttons:")
         else:
             self.write(f"Bot{who}: ({call.method})")
             return
