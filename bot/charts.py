@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bot.summary import SUPPRESS_BELOW, Ratio
-from storage.reports import WeekTally
+from storage.snapshot import WeekTally
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.i18n import format_clock
 from storage.presence import Window
+from storage.snapshot import HeldSessionTally
 
 if TYPE_CHECKING:
     from bot.config import HubSettings
@@ -40,11 +41,13 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
 
 async def export_files(store: Store, hub: HubSettings, window: Window) -> dict[str, bytes]:
     """{file name: CSV bytes} for the hub's sessions starting in the window (and begun by its `now`)."""
+    async with store.attendance_snapshot(window) as snapshot:
+        held = {t.session_id: t for t in await snapshot.session_tallies(window)}
+        attendance = await snapshot.attendance_rows(window)
     return {
-        "sessions.csv": await _sessions_csv(store, hub, window),
+        "sessions.csv": await _sessions_csv(store, hub, window, held),
         "attendance.csv": csv_bytes(ATTENDANCE_COLUMNS, (
-            (r.session_id, r.local_date.isoformat(), r.person, r.what, r.age_band, r.source)
-            for r in await store.attendance_rows(window)
+            (r.session_id, r.local_date.isoformat(), r.person, r.what, r.age_band, r.source) for r in attendance
         )),
         "answers.csv": csv_bytes(ANSWER_COLUMNS, (
             (r.session_id, r.local_date.isoformat(), r.person, r.feeling, r.connected, int(r.could_not_come),
@@ -54,8 +57,7 @@ async def export_files(store: Store, hub: HubSettings, window: Window) -> dict[s
     }
 
 
-async def _sessions_csv(store: Store, hub: HubSettings, window: Window) -> bytes:
-    held = {t.session_id: t for t in await store.held_session_tallies(window)}
+async def _sessions_csv(store: Store, hub: HubSettings, window: Window, held: dict[int, HeldSessionTally]) -> bytes:
     checkins = {c.session_id: c for c in await store.checkin_tallies(window)}
     rows = []
     for session in await store.sessions_of_hub(hub.id, window.start, window.end):

@@ -23,9 +23,10 @@ from bot.csv_export import export_files
 from bot.summary import SUPPRESS_BELOW, CheckinTotals, Ratio, Render, return_measures, total_checkins
 from bot.texts import Catalog
 from bot.weekly_summary import Period
-from storage.exports import PairTally, ReachTally
+from storage.exports import PairTally
 from storage.presence import CHILD_BANDS
-from storage.reports import AlertTally, HeldSessionTally, ReturnTally, WeekTally
+from storage.reports import AlertTally
+from storage.snapshot import HeldSessionTally, ReachTally, ReturnTally, WeekTally
 
 if TYPE_CHECKING:
     from storage import Store
@@ -60,14 +61,15 @@ class ReportFigures:
 async def gather_report(store: Store, hub: HubSettings, period: Period, now: datetime) -> ReportFigures:
     window = period.window(hub, now)
     all_sessions = await store.sessions_of_hub(hub.id, window.start, window.end)
+    async with store.attendance_snapshot(window) as snapshot:
+        sessions = await snapshot.session_tallies(window)
+        returns = await snapshot.return_tally(window)
+        weeks = await snapshot.week_tallies(window)
+        reach = await snapshot.reach_tally(window)
     return ReportFigures(
-        hub=hub, period=period, today=now.astimezone(hub.tz).date(),
-        sessions=await store.held_session_tallies(window),
+        hub=hub, period=period, today=now.astimezone(hub.tz).date(), sessions=sessions,
         cancelled=sum(1 for s in all_sessions if s.cancelled and s.starts_at <= now),
-        checkins=total_checkins(await store.checkin_tallies(window)),
-        returns=await store.return_tally(window),
-        weeks=await store.week_tallies(window),
-        reach=await store.reach_tally(window),
+        checkins=total_checkins(await store.checkin_tallies(window)), returns=returns, weeks=weeks, reach=reach,
         pairs=await store.measure_pairs(hub.id, await store.terms_in(window), SUMMED_SCALES),
         alerts=await store.alert_tally(hub.id, window.start, window.end),
     )

@@ -16,7 +16,8 @@ from babel.dates import format_date
 
 from bot.i18n import format_clock
 from bot.texts import Catalog
-from storage.reports import AlertTally, CheckinTally, FollowUp, HeldSessionTally, ReturnTally, UpcomingTally, WeekTally
+from storage.reports import AlertTally, CheckinTally, UpcomingTally
+from storage.snapshot import FollowUp, HeldSessionTally, ReturnTally, WeekTally
 
 SUPPRESS_BELOW = 5
 TELEGRAM_LIMIT = 4096
@@ -74,7 +75,7 @@ class CheckinTotals:
 
 
 def total_checkins(tallies: Iterable[CheckinTally]) -> CheckinTotals:
-    names = CheckinTotals.__dataclass_fields__.keys()
+    names = list(CheckinTotals.__dataclass_fields__)
     sums = dict.fromkeys(names, 0)
     for tally in tallies:
         for name in names:

@@ -85,26 +85,34 @@ def term_period(hub: HubSettings, last: date) -> tuple[str, Period] | None:
 
 
 async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, *, so_far: bool) -> WeekFigures:
-    """Every count the summary shows, each one GROUP BY query."""
-    window = period.window(hub, now)
+    """Every count the summary shows: who came worked out once for the whole span, then GROUP BY queries."""
+    week = period.window(hub, now)
     term = term_period(hub, period.last)
     term_window = term[1].window(hub, now) if term else None
-    follow_window = Period(period.last - timedelta(weeks=FOLLOW_UP_WEEKS) + timedelta(days=1), period.last)
+    follow = Period(period.last - timedelta(weeks=FOLLOW_UP_WEEKS) + timedelta(days=1), period.last).window(hub, now)
+    first = min(w.start for w in (week, term_window, follow) if w is not None)
+    span = Window(hub.id, first, week.end, now, week.anchor)
+    checkins = await store.checkin_tallies(span)
+    async with store.attendance_snapshot(span) as snapshot:
+        sessions = await snapshot.session_tallies(week)
+        term_weeks = await snapshot.week_tallies(term_window) if term_window else []
+        returns = await snapshot.return_tally(term_window) if term_window else None
+        follow_ups = await snapshot.follow_ups(follow)
     return WeekFigures(
         hub_name=hub.name,
         timezone=hub.timezone,
         first_day=period.first,
         last_day=period.last,
         so_far=so_far,
-        sessions=await store.held_session_tallies(window),
-        checkins=await store.checkin_tallies(window),
+        sessions=sessions,
+        checkins=[c for c in checkins if week.start <= c.starts_at < week.end],
         term_name=term[0] if term else None,
-        term_weeks=await store.week_tallies(term_window) if term_window else [],
-        term_checkins=await store.checkin_tallies(term_window) if term_window else [],
-        returns=await store.return_tally(term_window) if term_window else None,
-        follow_ups=await store.follow_ups(follow_window.window(hub, now)),
+        term_weeks=term_weeks,
+        term_checkins=[c for c in checkins if term_window and term_window.start <= c.starts_at < term_window.end],
+        returns=returns,
+        follow_ups=follow_ups,
         upcoming=await store.upcoming_tallies(hub.id, now, now + timedelta(days=7)),
-        alerts=await store.alert_tally(hub.id, window.start, window.end),
+        alerts=await store.alert_tally(hub.id, week.start, week.end),
     )
 
 

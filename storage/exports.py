@@ -12,29 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from storage.db import Database
-from storage.presence import Window, named_fetchall, named_fetchone, presence
+from storage.presence import Window, named_fetchall
 
 EVENT_KINDS = ("sharing", "celebration")  # reach through these is indirect
 _EVENTS = "('sharing', 'celebration')"
-
-
-@dataclass(frozen=True, slots=True)
-class BandCount:
-    what: str  # member | companion | walk_in | anonymous
-    band: str | None
-    people: int  # distinct people (members, companions)
-    visits: int  # walk-ins and anonymous attendances, counted per visit
-
-
-@dataclass(frozen=True, slots=True)
-class ReachTally:
-    direct_people: int  # distinct people at weekly sessions and other events
-    direct_visits: int  # walk-in and anonymous visits there
-    indirect_people: int  # distinct people seen only at sharing and celebration events
-    indirect_visits: int
-    new: int  # people first seen in the window
-    returning: int  # people seen at the hub before the window
-    by_band: tuple[BandCount, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +31,6 @@ class PairTally:
     went_up: int
     unchanged: int
     went_down: int
-
-
-@dataclass(frozen=True, slots=True)
-class AttendanceRow:
-    session_id: int
-    local_date: date
-    person: str
-    what: str
-    age_band: str
-    source: str  # register | inferred
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,43 +52,6 @@ class ExportQueries:
     """Mixed into Store."""
 
     db: Database
-
-    async def reach_tally(self, window: Window) -> ReachTally:
-        base = f"""WITH {presence("starts_at < :end")},
-            win AS (SELECT id, kind FROM held WHERE starts_at >= :start),
-            wp AS (SELECT p.person, p.what, p.band, w.kind FROM present p JOIN win w ON w.id = p.session_id)"""
-        row = await named_fetchone(
-            self.db,
-            f"""{base},
-            first AS (
-                SELECT p.person, MIN(h.starts_at) AS first_at FROM present p JOIN held h ON h.id = p.session_id
-                WHERE p.person IN (SELECT person FROM wp) GROUP BY p.person
-            ),
-            direct AS (SELECT DISTINCT person FROM wp WHERE kind NOT IN {_EVENTS} AND person IS NOT NULL)
-            SELECT
-                (SELECT COUNT(*) FROM direct) AS direct_people,
-                (SELECT COUNT(*) FROM wp WHERE person IS NULL AND kind NOT IN {_EVENTS}) AS direct_visits,
-                (SELECT COUNT(DISTINCT person) FROM wp WHERE kind IN {_EVENTS}
-                 AND person NOT IN (SELECT person FROM direct)) AS indirect_people,
-                (SELECT COUNT(*) FROM wp WHERE person IS NULL AND kind IN {_EVENTS}) AS indirect_visits,
-                (SELECT COUNT(*) FROM first WHERE first_at >= :start) AS new,
-                (SELECT COUNT(*) FROM first WHERE first_at < :start) AS returners""",
-            window.params(),
-        )
-        bands = await named_fetchall(
-            self.db,
-            f"""{base}
-            SELECT what, band, COUNT(DISTINCT person) AS people, SUM(person IS NULL) AS visits
-            FROM wp GROUP BY what, band ORDER BY what, band""",
-            window.params(),
-        )
-        assert row is not None
-        return ReachTally(
-            direct_people=_n(row["direct_people"]), direct_visits=_n(row["direct_visits"]),
-            indirect_people=_n(row["indirect_people"]), indirect_visits=_n(row["indirect_visits"]),
-            new=_n(row["new"]), returning=_n(row["returners"]),
-            by_band=tuple(BandCount(b["what"], b["band"], _n(b["people"]), _n(b["visits"])) for b in bands),
-        )
 
     async def measure_pairs(self, hub_id: str, terms: list[str], summed_scales: Sequence[str] = ()) -> list[PairTally]:
         """Start and end answers of the same person, same term, same item; plus per-scale totals per person.
@@ -170,24 +104,6 @@ class ExportQueries:
         )
         return [row["term"] for row in rows]
 
-    async def attendance_rows(self, window: Window) -> list[AttendanceRow]:
-        rows = await named_fetchall(
-            self.db,
-            f"""WITH {presence("starts_at >= :start AND starts_at < :end")}
-            SELECT p.session_id, h.local_date, p.person, p.what, p.band,
-                   p.session_id IN (SELECT session_id FROM marked) AS reg
-            FROM present p JOIN held h ON h.id = p.session_id
-            ORDER BY h.starts_at, p.session_id, p.what, p.person""",
-            window.params(),
-        )
-        return [
-            AttendanceRow(
-                row["session_id"], date.fromisoformat(row["local_date"]), _person(row["person"], row["what"]),
-                row["what"], row["band"] or "", "register" if row["reg"] else "inferred",
-            )
-            for row in rows
-        ]
-
     async def answer_rows(self, window: Window) -> list[AnswerRow]:
         rows = await named_fetchall(
             self.db,
@@ -206,8 +122,3 @@ class ExportQueries:
             for row in rows
         ]
 
-
-def _person(person: int | None, what: str) -> str:
-    if person is None:
-        return ""
-    return f"m{person}" if person > 0 else f"c{-person}"

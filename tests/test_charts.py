@@ -6,7 +6,7 @@ import struct
 from datetime import date, timedelta
 
 from bot.charts import PNG_SIGNATURE, ChartWords, attendance_chart
-from storage.reports import WeekTally
+from storage.snapshot import WeekTally
 
 WORDS = ChartWords("Woking: Autumn 2026", "People who came", "% happier leaving", "Week", "People", "% happier",
                    "<5", "No sessions yet")

@@ -31,6 +31,7 @@ from bot.summary import Ratio, Render, split_message, summary_messages
 from bot.texts import Catalog
 from bot.weekly_summary import Period, gather, latest_due, term_period, week_before, week_so_far
 from storage import Store
+from storage.presence import Window
 from tests.seed_term import JOINED, SUMMARY_DUE, seed_term, term_hub
 
 WEEK10 = [
@@ -93,7 +94,13 @@ async def test_week_ten_summary_matches_the_hand_worked_figures(term):
 async def test_the_counts_under_the_summary_are_exact(term):
     store, hub, seeded = term
     window = week_before(date(2026, 11, 23)).window(hub, SUMMARY_DUE)
-    [week10] = await store.held_session_tallies(window)
+    _, term_days = term_period(hub, date(2026, 11, 22))
+    term_window = term_days.window(hub, SUMMARY_DUE)
+    async with store.attendance_snapshot(Window(hub.id, term_window.start, window.end, SUMMARY_DUE,
+                                                term_window.anchor)) as snapshot:
+        [week10] = await snapshot.session_tallies(window)
+        weeks = await snapshot.week_tallies(term_window)
+        back = await snapshot.return_tally(term_window)
     assert (week10.session_id, week10.register_taken) == (seeded.weeks[9], True)
     assert (week10.yes, week10.yes_people, week10.maybe, week10.no) == (9, 14, 2, 1)
     assert (week10.attended, week10.returning, week10.new, week10.walk_ins, week10.no_shows) == (15, 12, 1, 2, 1)
@@ -102,20 +109,30 @@ async def test_the_counts_under_the_summary_are_exact(term):
             checkins.absent) == (11, 10, 7, 1, 1, 1)
     assert (checkins.connected_yes, checkins.connected_little, checkins.connected_not) == (7, 1, 1)
 
-    _, term_days = term_period(hub, date(2026, 11, 22))
-    term_window = term_days.window(hub, SUMMARY_DUE)
-    weeks = await store.week_tallies(term_window)
     assert [w.attended for w in weeks] == [14, 13, 14, 15, 13, 15, 12, 12, 14, 15]
     assert [w.happier for w in weeks] == [7, 7, 9, 8, 9, 10, 8, 7, 7, 7]
     assert [w.answers for w in weeks] == [9, 9, 10, 9, 9, 10, 8, 7, 9, 9]
     assert weeks[0].first_day == date(2026, 9, 15) and weeks[9].first_day == date(2026, 11, 17)
-    back = await store.return_tally(term_window)
     assert (back.weeks, back.next_week_back, back.next_week_of) == (10, 102, 121)
     assert (back.starters, back.last_week, back.starters_back) == (14, 10, 11)
     assert (back.span, back.need, back.regulars, back.people) == (10, 8, 11, 17)
     alerts = await store.alert_tally(hub.id, window.start, window.end)
     assert (alerts.raised, alerts.acknowledged, alerts.talk_requests, alerts.low_checkins, alerts.open_now) == (
         2, 1, 1, 1, 1)
+
+
+async def test_new_and_returning_look_back_before_the_span_counted(term):
+    """Counted over week 10 alone, everyone but Kemi was seen before, in earlier weeks or in July."""
+    store, hub, _ = term
+    window = week_before(date(2026, 11, 23)).window(hub, SUMMARY_DUE)
+    async with store.attendance_snapshot(window) as snapshot:
+        [week10] = await snapshot.session_tallies(window)
+    assert (week10.returning, week10.new) == (12, 1)
+    september = Period(date(2026, 9, 15), date(2026, 9, 21)).window(hub, SUMMARY_DUE)
+    async with store.attendance_snapshot(september) as snapshot:
+        [week1] = await snapshot.session_tallies(september)
+    assert (week1.attended, week1.returning, week1.new) == (14, 6, 8)  # back from 7 July: Anna, Mia, Leo, Bob,
+    # Cara, Rose
 
 
 async def test_week_nine_has_no_register_so_attendance_is_inferred(term):

@@ -1,0 +1,370 @@
+"""Attendance worked out once, then counted many ways: the summary's and the report's per-person figures.
+
+Working out who came (storage.presence) is the costly part, and the summary needs it for last week, the term
+so far and the follow-ups. An AttendanceSnapshot computes it once for a span of sessions into a scratch table
+in the reader connection's TEMP schema (private to that connection, never in the database file, dropped
+afterwards), indexed by session and by person; every figure is then a GROUP BY over that table. Whether
+someone was ever seen before the span (new or returning) is asked only for the people the span cannot answer
+for.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from storage.db import Database, from_db
+from storage.presence import COMPANION_COMES, Window, named_fetchall, named_fetchone, presence, week_numbers
+
+EVENT_KINDS = "('sharing', 'celebration')"  # reach through these is indirect
+MANY_PEOPLE = 300  # beyond this, look at the history session by session rather than person by person
+_tables = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldSessionTally:
+    session_id: int
+    kind: str
+    title: str
+    starts_at: datetime
+    local_date: date
+    register_taken: bool
+    yes: int
+    maybe: int
+    no: int
+    yes_people: int
+    attended: int
+    walk_ins: int
+    new: int
+    returning: int
+    no_shows: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeekTally:
+    week: int
+    first_day: date
+    attended: int
+    happier: int
+    answers: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnTally:
+    weeks: int  # weeks with a held weekly session
+    next_week_back: int  # person-weeks followed by the same person the next week
+    next_week_of: int  # person-weeks that had a next week
+    starters: int  # people in week 1
+    last_week: int  # week 10, or the last week so far
+    starters_back: int  # of the starters, came in last_week
+    span: int  # weeks counted for "at least k of n" (at most 10)
+    need: int  # k: 80 % of span, rounded up
+    regulars: int  # people who came to at least `need` of the first `span` weeks
+    people: int  # people who came at least once in those weeks
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    member_id: int
+    first_name: str
+    reason: str  # missed_two | quiet
+
+
+@dataclass(frozen=True, slots=True)
+class BandCount:
+    what: str  # member | companion | walk_in | anonymous
+    band: str | None
+    people: int  # distinct people (members, companions)
+    visits: int  # walk-ins and anonymous attendances, counted per visit
+
+
+@dataclass(frozen=True, slots=True)
+class ReachTally:
+    direct_people: int  # distinct people at weekly sessions and other events
+    direct_visits: int  # walk-in and anonymous visits there
+    indirect_people: int  # distinct people seen only at sharing and celebration events
+    indirect_visits: int
+    new: int  # people first seen in the window
+    returning: int  # people seen at the hub before the window
+    by_band: tuple[BandCount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceRow:
+    session_id: int
+    local_date: date
+    person: str  # m<id> or c<id>; "" for walk-ins and anonymised answers
+    what: str
+    age_band: str
+    source: str  # register | inferred
+
+
+def _n(value: Any) -> int:
+    return int(value or 0)
+
+
+@asynccontextmanager
+async def open_snapshot(db: Database, window: Window) -> AsyncIterator[AttendanceSnapshot]:
+    table = f"attendance_{next(_tables)}"
+    reader = db.reader
+    await reader.execute(
+        f"CREATE TEMP TABLE {table} AS WITH {presence('starts_at >= :start AND starts_at < :end')}"
+        " SELECT * FROM present",
+        window.params(),
+    )
+    try:
+        await reader.execute(f"CREATE INDEX temp.{table}_session ON {table} (session_id, person)")
+        await reader.execute(f"CREATE INDEX temp.{table}_person ON {table} (person, starts_at)")
+        snapshot = AttendanceSnapshot(db, f"temp.{table}", window)
+        try:
+            yield snapshot
+        finally:
+            await snapshot.drop_scratch()
+    finally:
+        await reader.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+class AttendanceSnapshot:
+    """Who came to one hub's sessions in `window`; each method counts within a sub-window of it."""
+
+    def __init__(self, db: Database, table: str, window: Window) -> None:
+        self.db, self.table, self.window = db, table, window
+        self._seen: dict[str, list[int]] = {}
+        self._weeks: dict[tuple[str, str, str], str] = {}
+
+    def _params(self, window: Window, **extra: Any) -> dict[str, Any]:
+        if window.start < self.window.start or window.end > self.window.end:
+            raise ValueError("the window reaches outside the snapshot")
+        return {**window.params(), **extra}
+
+    async def _seen_before(self, window: Window) -> list[int]:
+        """People at the window's sessions who came to the hub before the snapshot began (so are not new).
+
+        Only people the snapshot has not already seen before the window need asking: for a weekly summary
+        usually a handful, looked up person by person; for a report from a hub's first day, everyone, but then
+        there is no history to look at. Many people and a long history: one pass over the history instead.
+        """
+        key = window.params()["start"]
+        if key in self._seen:
+            return self._seen[key]
+        t, start = self.table, self.window.params()["start"]
+        rows = await named_fetchall(self.db, f"""
+            SELECT p.person, MIN(p.member) AS member FROM {t} p
+            WHERE p.starts_at >= :start AND p.starts_at < :end AND p.person IS NOT NULL
+            GROUP BY p.person HAVING NOT EXISTS (SELECT 1 FROM {t} q WHERE q.person = p.person AND q.starts_at < :start)
+              AND EXISTS (SELECT 1 FROM sessions WHERE hub_id = :hub AND starts_at < :before)""",
+            self._params(window, before=start))
+        found: list[Any] = []
+        if rows:
+            many = len(rows) > MANY_PEOPLE
+            found = await named_fetchall(self.db, f"""
+                WITH {presence("starts_at < :before", members=not many)}
+                SELECT DISTINCT person FROM present WHERE person IN (SELECT value FROM json_each(:persons))""",
+                {"hub": self.window.hub_id, "now": self.window.params()["now"], "before": start,
+                 "members": json.dumps(sorted({row["member"] for row in rows})),
+                 "persons": json.dumps([row["person"] for row in rows])})
+        self._seen[key] = [row["person"] for row in found]
+        return self._seen[key]
+
+    async def session_tallies(self, window: Window) -> list[HeldSessionTally]:
+        """Each held session in the window: answers against who came, new and returning people, no-shows."""
+        t, comes = self.table, COMPANION_COMES.format(start="w.starts_at")
+        rows = await named_fetchall(self.db, f"""
+            WITH win AS (
+                SELECT id, kind, title, starts_at, local_date FROM sessions WHERE hub_id = :hub
+                AND cancelled_at IS NULL AND starts_at >= :start AND starts_at < :end AND starts_at <= :now
+            ),
+            first AS (SELECT person, MIN(starts_at) AS first_at FROM {t} WHERE person IS NOT NULL GROUP BY person),
+            pres AS (
+                SELECT p.session_id, COUNT(*) AS attended, SUM(p.what = 'walk_in') AS walk_ins,
+                       SUM(p.person IS NOT NULL) AS known,
+                       SUM(f.first_at < p.starts_at OR p.person IN (SELECT value FROM json_each(:earlier)))
+                           AS returners
+                FROM {t} p JOIN win w ON w.id = p.session_id LEFT JOIN first f ON f.person = p.person
+                GROUP BY p.session_id
+            ),
+            ans AS (
+                SELECT w.id, SUM(r.answer = 'yes' AND r.waitlisted_at IS NULL) AS yes,
+                       SUM(r.answer = 'maybe') AS maybe, SUM(r.answer = 'no') AS no,
+                       SUM(r.answer = 'yes' AND r.waitlisted_at IS NULL AND NOT EXISTS (
+                           SELECT 1 FROM {t} p WHERE p.person = r.member_id AND p.starts_at = w.starts_at
+                           AND p.session_id = w.id)) AS no_shows
+                FROM win w JOIN rsvps r ON r.session_id = w.id GROUP BY w.id
+            ),
+            brought AS (
+                SELECT w.id, COUNT(*) AS n FROM win w JOIN rsvps r ON r.session_id = w.id
+                JOIN companions co ON co.member_id = r.member_id
+                WHERE r.answer = 'yes' AND r.waitlisted_at IS NULL AND {comes} GROUP BY w.id
+            )
+            SELECT w.id, w.kind, w.title, w.starts_at, w.local_date, ans.yes, ans.maybe, ans.no,
+                   ans.no_shows, brought.n AS brought, pres.attended, pres.walk_ins, pres.known, pres.returners,
+                   EXISTS (SELECT 1 FROM registers g WHERE g.session_id = w.id AND g.saved_at IS NOT NULL) AS saved
+            FROM win w LEFT JOIN pres ON pres.session_id = w.id LEFT JOIN ans ON ans.id = w.id
+            LEFT JOIN brought ON brought.id = w.id ORDER BY w.starts_at, w.id""",
+            self._params(window, earlier=json.dumps(await self._seen_before(window))))
+        return [
+            HeldSessionTally(
+                session_id=row["id"], kind=row["kind"], title=row["title"],
+                starts_at=from_db(row["starts_at"]),  # type: ignore[arg-type]
+                local_date=date.fromisoformat(row["local_date"]), register_taken=bool(row["saved"]),
+                yes=_n(row["yes"]), maybe=_n(row["maybe"]), no=_n(row["no"]),
+                yes_people=_n(row["yes"]) + _n(row["brought"]), attended=_n(row["attended"]),
+                walk_ins=_n(row["walk_ins"]), new=_n(row["known"]) - _n(row["returners"]),
+                returning=_n(row["returners"]), no_shows=_n(row["no_shows"]),
+            )
+            for row in rows
+        ]
+
+    async def _person_weeks(self, window: Window) -> str:
+        """A scratch table of (person, week) for the window's weekly sessions, keyed so that "the same person
+        the week before" is a key lookup; made once per window and dropped with the snapshot."""
+        params = self._params(window)
+        key = (params["start"], params["end"], params["anchor"])
+        if key not in self._weeks:
+            name = f"{self.table}_weeks_{len(self._weeks) + 1}"
+            await self.db.reader.execute(
+                f"CREATE TABLE {name} (person INTEGER, week INTEGER, PRIMARY KEY (person, week)) WITHOUT ROWID")
+            self._weeks[key] = name
+            await self.db.reader.execute(
+                f"INSERT OR IGNORE INTO {name} WITH {week_numbers()} SELECT p.person, w.week"
+                f" FROM {self.table} p JOIN wk w ON w.id = p.session_id WHERE p.person IS NOT NULL", params)
+        return self._weeks[key]
+
+    async def drop_scratch(self) -> None:
+        for name in self._weeks.values():
+            await self.db.reader.execute(f"DROP TABLE IF EXISTS {name}")
+        self._weeks.clear()
+
+    async def week_tallies(self, window: Window) -> list[WeekTally]:
+        """Week by week over the window (weekly sessions): people who came, and happier answers."""
+        weeks = await self._person_weeks(window)
+        rows = await named_fetchall(self.db, f"""
+            WITH {week_numbers()},
+            known AS (SELECT week, COUNT(*) AS n FROM {weeks} GROUP BY week),
+            unknown AS (
+                SELECT w.week, COUNT(*) AS n FROM wk w JOIN {self.table} p ON p.session_id = w.id AND p.person IS NULL
+                GROUP BY w.week
+            ),
+            chk AS (
+                SELECT w.week, SUM(c.feeling = 'happier') AS happier, COUNT(c.feeling) AS answers
+                FROM wk w CROSS JOIN checkins c ON c.session_id = w.id GROUP BY w.week
+            )
+            SELECT w.week, MIN(w.local_date) AS first_day, known.n AS known, unknown.n AS unknown, chk.happier,
+                   chk.answers
+            FROM wk w LEFT JOIN known ON known.week = w.week LEFT JOIN unknown ON unknown.week = w.week
+            LEFT JOIN chk ON chk.week = w.week
+            GROUP BY w.week ORDER BY w.week""", self._params(window))
+        return [WeekTally(row["week"], date.fromisoformat(row["first_day"]), _n(row["known"]) + _n(row["unknown"]),
+                          _n(row["happier"]), _n(row["answers"])) for row in rows]
+
+    async def return_tally(self, window: Window) -> ReturnTally:
+        """The three return measures over the window's weeks, for people we can recognise week to week."""
+        weeks = await self._person_weeks(window)
+        row = await named_fetchone(self.db, f"""
+            WITH {week_numbers()},
+            span AS (SELECT COALESCE(MAX(week), 0) AS weeks, MIN(10, COALESCE(MAX(week), 0)) AS n FROM wk)
+            SELECT span.weeks, span.n,
+                (SELECT COUNT(*) FROM {weeks} a JOIN {weeks} b ON b.person = a.person AND b.week = a.week + 1)
+                    AS w2w,
+                (SELECT COUNT(*) FROM {weeks} WHERE week < span.weeks) AS w2w_of,
+                (SELECT COUNT(*) FROM {weeks} WHERE week = 1) AS starters,
+                (SELECT COUNT(*) FROM {weeks} a JOIN {weeks} b ON b.person = a.person AND b.week = span.n
+                 WHERE a.week = 1) AS starters_back,
+                (SELECT COUNT(*) FROM (SELECT person FROM {weeks} WHERE week <= span.n GROUP BY person
+                                       HAVING COUNT(*) >= (8 * span.n + 9) / 10)) AS regulars,
+                (SELECT COUNT(DISTINCT person) FROM {weeks} WHERE week <= span.n) AS people
+            FROM span""", self._params(window))
+        assert row is not None
+        span = _n(row["n"])
+        return ReturnTally(
+            weeks=_n(row["weeks"]), next_week_back=_n(row["w2w"]), next_week_of=_n(row["w2w_of"]),
+            starters=_n(row["starters"]), last_week=span, starters_back=_n(row["starters_back"]),
+            span=span, need=(8 * span + 9) // 10, regulars=_n(row["regulars"]), people=_n(row["people"]),
+        )
+
+    async def follow_ups(self, window: Window) -> list[FollowUp]:
+        """Members who came earlier in the window but not to its last two weekly sessions.
+
+        `quiet`: nothing from them at all (no RSVP, no check-in, not there) in the last three weekly sessions;
+        otherwise `missed_two`.
+        """
+        rows = await named_fetchall(self.db, f"""
+            WITH recent AS (
+                SELECT id, starts_at, ROW_NUMBER() OVER (ORDER BY starts_at DESC, id DESC) AS back
+                FROM sessions WHERE hub_id = :hub AND kind = 'weekly' AND cancelled_at IS NULL
+                AND starts_at >= :start AND starts_at < :end AND starts_at <= :now
+            ),
+            cutoff AS (SELECT starts_at FROM recent WHERE back = 2),
+            flags AS (
+                SELECT p.person,
+                       MAX(p.starts_at < (SELECT starts_at FROM cutoff)) AS earlier,
+                       MAX(p.session_id IN (SELECT id FROM recent WHERE back <= 2)) AS last_two,
+                       MAX(p.session_id IN (SELECT id FROM recent WHERE back <= 3)) AS last_three
+                FROM {self.table} p WHERE p.person > 0 AND p.starts_at >= :start AND p.starts_at < :end
+                GROUP BY p.person
+            ),
+            answered AS (
+                SELECT member_id FROM rsvps WHERE session_id IN (SELECT id FROM recent WHERE back <= 3)
+                UNION SELECT member_id FROM checkins WHERE session_id IN (SELECT id FROM recent WHERE back <= 3)
+            )
+            SELECT m.id, m.first_name,
+                   CASE WHEN f.last_three OR m.id IN (SELECT member_id FROM answered) THEN 'missed_two'
+                        ELSE 'quiet' END AS reason
+            FROM flags f JOIN members m ON m.id = f.person
+            JOIN memberships ms ON ms.member_id = m.id AND ms.hub_id = :hub AND ms.left_at IS NULL
+            WHERE f.earlier = 1 AND f.last_two = 0 AND EXISTS (SELECT 1 FROM cutoff)
+            ORDER BY reason, m.first_name COLLATE NOCASE, m.id""", self._params(window))
+        return [FollowUp(row["id"], row["first_name"], row["reason"]) for row in rows]
+
+    async def reach_tally(self, window: Window) -> ReachTally:
+        """People reached in the window, directly and through sharing and celebration events; new and returning."""
+        t = self.table
+        base = f"wp AS (SELECT * FROM {t} WHERE starts_at >= :start AND starts_at < :end)"
+        params = self._params(window, earlier=json.dumps(await self._seen_before(window)))
+        row = await named_fetchone(self.db, f"""
+            WITH {base},
+            direct AS (SELECT DISTINCT person FROM wp WHERE kind NOT IN {EVENT_KINDS} AND person IS NOT NULL),
+            known AS (SELECT DISTINCT person FROM wp WHERE person IS NOT NULL)
+            SELECT
+                (SELECT COUNT(*) FROM direct) AS direct_people,
+                (SELECT COUNT(*) FROM wp WHERE person IS NULL AND kind NOT IN {EVENT_KINDS}) AS direct_visits,
+                (SELECT COUNT(DISTINCT person) FROM wp WHERE kind IN {EVENT_KINDS}
+                 AND person NOT IN (SELECT person FROM direct)) AS indirect_people,
+                (SELECT COUNT(*) FROM wp WHERE person IS NULL AND kind IN {EVENT_KINDS}) AS indirect_visits,
+                (SELECT COUNT(*) FROM known) AS people,
+                (SELECT COUNT(*) FROM known k WHERE k.person IN (SELECT value FROM json_each(:earlier))
+                 OR EXISTS (SELECT 1 FROM {t} q WHERE q.person = k.person AND q.starts_at < :start)) AS returners""",
+            params)
+        bands = await named_fetchall(self.db, f"""
+            WITH {base}
+            SELECT what, band, COUNT(DISTINCT person) AS people, SUM(person IS NULL) AS visits
+            FROM wp GROUP BY what, band ORDER BY what, band""", params)
+        assert row is not None
+        return ReachTally(
+            direct_people=_n(row["direct_people"]), direct_visits=_n(row["direct_visits"]),
+            indirect_people=_n(row["indirect_people"]), indirect_visits=_n(row["indirect_visits"]),
+            new=_n(row["people"]) - _n(row["returners"]), returning=_n(row["returners"]),
+            by_band=tuple(BandCount(b["what"], b["band"], _n(b["people"]), _n(b["visits"])) for b in bands),
+        )
+
+    async def attendance_rows(self, window: Window) -> list[AttendanceRow]:
+        rows = await named_fetchall(self.db, f"""
+            SELECT session_id, local_date, person, what, band, registered FROM {self.table}
+            WHERE starts_at >= :start AND starts_at < :end ORDER BY starts_at, session_id, what, person""",
+            self._params(window))
+        return [
+            AttendanceRow(row["session_id"], date.fromisoformat(row["local_date"]), _person(row["person"]),
+                          row["what"], row["band"] or "", "register" if row["registered"] else "inferred")
+            for row in rows
+        ]
+
+
+def _person(person: int | None) -> str:
+    if person is None:
+        return ""
+    return f"m{person}" if person > 0 else f"c{-person}"
