@@ -92,10 +92,11 @@ async def child(*argv: str) -> dict[str, Any]:
 
 
 async def bot_phase(api: LocalBotApi, workdir: Path, name: str, members: int, *, unlimited: bool,
-                    reply_delay: float = 0.0, pace: float = 29.5) -> Phase:
+                    reply_delay: float = 0.0, pace: float = 29.5, in_flight: int = 1) -> Phase:
     db_path = workdir / f"{name}.sqlite3"
     hub = event_with_reminder_due(HUB, datetime.now(UTC), name="Bench Hub", venue="Community Hall")
-    settings = write_config(workdir / f"{name}.toml", api, db_path, [hub], telegram={"messages_per_second": pace})
+    telegram = {"messages_per_second": pace, "bulk_sends_in_flight": in_flight}
+    settings = write_config(workdir / f"{name}.toml", api, db_path, [hub], telegram=telegram)
     await seed_members(db_path, settings, HUB, members, first_user_id=FIRST_USER, wellbeing=False)
     api.reset_calls()
     api.reply_delay = reply_delay
@@ -141,13 +142,16 @@ async def measure(args: argparse.Namespace, log: Any = print) -> list[Phase]:
             log(f"(d) imm-bot with Telegram's limit and a 50 ms round trip, {args.round_trip} members ...")
             phases.append(await bot_phase(api, workdir, "imm-round-trip", args.round_trip, unlimited=False,
                                           reply_delay=0.05, pace=args.pace))
+            log(f"(e) as (d) with telegram.bulk_sends_in_flight = 2, {args.round_trip} members ...")
+            phases.append(await bot_phase(api, workdir, "imm-round-trip-2", args.round_trip, unlimited=False,
+                                          reply_delay=0.05, pace=args.pace, in_flight=2))
     return phases
 
 
 def report(phases: list[Phase], args: argparse.Namespace) -> str:
     by = {phase.label: phase for phase in phases}
     imm, bare, paced, ptb = by["imm-unlimited"], by["bare-unlimited"], by["imm-paced"], by["bare-aioratelimiter"]
-    trip = by["imm-round-trip"]
+    trip, trip2 = by["imm-round-trip"], by["imm-round-trip-2"]
     cpu = imm.sender.get("cpu_seconds", 0.0) / max(imm.sends, 1) * 1000
     bare_cpu = bare.sender.get("cpu_seconds", 0.0) / max(bare.sends, 1) * 1000
     # The pacer is set to 29.5 itself: the steady rate is judged at the precision it is given in (2 decimals).
@@ -168,6 +172,8 @@ def report(phases: list[Phase], args: argparse.Namespace) -> str:
         f"{ptb.most_in_one_second} | {ptb.shortest_31 * 1000:.0f} ms | |",
         f"| (d) as (b), 50 ms round trip | {trip.sends} | {trip.rate:.2f} | {trip.most_in_one_second} | "
         f"{trip.shortest_31 * 1000:.0f} ms | |",
+        f"| (e) as (d), bulk_sends_in_flight = 2 | {trip2.sends} | {trip2.rate:.2f} | "
+        f"{trip2.most_in_one_second} | {trip2.shortest_31 * 1000:.0f} ms | |",
         "",
         f"imm-bot planned {imm.sender.get('planned')} ledger rows in {imm.sender.get('plan_seconds', 0):.2f} s "
         f"before sending; it sent at {imm.rate / bare.rate:.0%} of the bare loop's rate.",

@@ -22,8 +22,8 @@ from storage import Store
 
 log = logging.getLogger(__name__)
 
-FEATURES = (activity, timetable, join, rights, retention, reminders, rsvp, sessions_admin, announce, checkin, measures,
-            safeguarding, attendance_register, coordinator_summary, common)
+FEATURES = (activity, timetable, join, rights, retention, reminders, rsvp, sessions_admin, announce,
+            checkin, measures, safeguarding, attendance_register, coordinator_summary, common)
 """Handler modules, in the order their handlers are tried; the fallbacks come after all of them."""
 
 
@@ -56,7 +56,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None, token: 
         store=Store(settings.storage.path),
         texts=Catalog.load(),
         clock=clock or SystemClock(),
-        dispatcher=Dispatcher(per_second=tg.messages_per_second),
+        dispatcher=Dispatcher(per_second=tg.messages_per_second, in_flight=tg.bulk_sends_in_flight),
         application=application,
     )
     application.add_handler(TypeHandler(Update, note_person_wrote), group=-1)

@@ -59,3 +59,26 @@ async def test_after_a_long_pause_the_pacer_starts_afresh_without_a_burst():
     # no burst to make up for the pause: the grid starts again (a late wake-up may halve one gap, no more)
     assert releases[-1] - releases[0] >= 3 / 29.5 - 0.02
     assert min(b - a for a, b in itertools.pairwise(releases)) >= 0.5 / 29.5 - 0.002
+
+
+async def test_with_sends_in_flight_the_window_counts_by_ticket_not_by_finish_order():
+    """Two sends at a time over a slow round trip: near 29.5/s, and still never 31 inside a second.
+
+    Counting the window from each send's finish costs its round trip: 30 sends per 1.002 s + 50 ms is 28.5/s.
+    """
+    pacer = Pacer(29.5)
+    arrivals: list[float] = []
+    slots = asyncio.Semaphore(2)
+
+    async def one(delay: float) -> None:
+        async with slots:
+            ticket = await pacer.wait()
+            arrivals.append(time.monotonic() + delay)  # the request reaches 'Telegram' late
+            await asyncio.sleep(0.05 + delay)
+            pacer.sent(ticket)
+
+    delays = [0.04 if n % 7 == 3 else 0.0 for n in range(70)]
+    await asyncio.gather(*(one(d) for d in delays))
+    arrivals.sort()
+    assert most_in_one_second(arrivals) <= 30
+    assert rate(arrivals) >= 27.5
