@@ -48,7 +48,7 @@ class TelegramSettings(_Strict):
     # Telegram allows about 30; more only makes sense against a local Bot API server (benchmarks, crash tests).
     messages_per_second: float = Field(default=29.5, gt=0, le=10_000)
     # Bulk sends awaiting Telegram's answer at once. 1 means a crash can repeat at most one message;
-    # 2 keeps 29.5 a second over a 50 ms round trip (one at a time manages about 18).
+    # 2 sends about 28.5 a second over a 50 ms round trip, where one at a time manages about 18.
     bulk_sends_in_flight: int = Field(default=1, ge=1, le=8)
     webhook: WebhookSettings = WebhookSettings()
 
