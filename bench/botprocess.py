@@ -20,12 +20,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings, load_settings
+from bot.consent import TEXT_VERSIONS
 from bot.localapi import LocalBotApi
 from storage import Store
 from storage.members import Member
 
 ROOT = Path(__file__).resolve().parent.parent
-CONSENT_VERSIONS = {"contact": "bench", "wellbeing": "bench"}
 
 
 def toml_value(value: Any) -> str:
@@ -55,7 +55,6 @@ def write_config(path: Path, api: LocalBotApi, db_path: Path, hubs: Sequence[Map
         **overrides.pop("telegram", {}),
     }
     data: dict[str, Any] = {
-        "dispatch_interval_seconds": 0.5,
         **overrides,
         "telegram": telegram,
         "storage": {"path": str(db_path)},
@@ -94,7 +93,7 @@ async def seed_members(db_path: Path, settings: Settings, hub_id: str, count: in
                        wellbeing: bool = True, language: str = "en") -> list[SeededMember]:
     """Members of `hub_id` written through the Store (as joining would), before the bot starts."""
     now = datetime.now(UTC)
-    consents = dict(CONSENT_VERSIONS) if wellbeing else {"contact": CONSENT_VERSIONS["contact"]}
+    consents = dict(TEXT_VERSIONS) if wellbeing else {"contact": TEXT_VERSIONS["contact"]}
     seeded: list[SeededMember] = []
     async with Store(db_path) as store:
         await store.sync_hubs(settings.hubs, now)

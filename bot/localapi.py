@@ -161,6 +161,8 @@ class LocalBotApi:
         self.calls: list[ApiCall] = []
         self.unknown_methods: set[str] = set()
         self.server_errors: list[BaseException] = []  # bugs in this fake, not in the bot
+        #: called with each recorded call the moment the server takes it, before it answers the bot
+        self.observers: list[Callable[[ApiCall], None]] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.webhook_url = ""
         self.bot_user = {
@@ -428,6 +430,8 @@ class LocalBotApi:
 
     def _record(self, call: ApiCall) -> None:
         self.calls.append(call)
+        for observer in self.observers:
+            observer(call)
         now = time.monotonic()
         self._activity[None] = now
         chat = call.chat_id
