@@ -8,7 +8,7 @@ under 5 is not shown. The coordinator's private part (follow-ups, alerts, next w
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -124,10 +124,6 @@ class WeekFigures:
     follow_ups: Sequence[FollowUp]
     upcoming: Sequence[UpcomingTally]
     alerts: AlertTally
-    checkins_by_session: dict[int, CheckinTally] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "checkins_by_session", {c.session_id: c for c in self.checkins})
 
 
 class Render:

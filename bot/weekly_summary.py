@@ -186,7 +186,9 @@ def renderer() -> Renderer:
 
 def summary_piece(figures: WeekFigures, part: int | str, texts: Catalog, hub_name: str) -> Outgoing | None:
     """Piece `part` of the summary: a text message, the chart, or None when the summary has no such piece."""
-    if part == CHART_PART:
+    if part == CHART_PART:  # a hub without terms has no weeks to chart
+        if not figures.term_weeks:
+            return None
         return Outgoing(text=texts.get("summary.chart_caption", "en", hub=hub_name), photo=chart_png(figures, texts))
     if not isinstance(part, int):
         return None

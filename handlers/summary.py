@@ -67,8 +67,10 @@ async def send_week_so_far(svc: Services, chat_id: int, hub: HubSettings) -> Non
     figures = await gather(svc.store, hub, week_so_far(hub, now), now, so_far=True)
     for text in summary_messages(figures, svc.texts):
         await svc.bot.send_message(chat_id, text)
-    caption = svc.texts.get("summary.chart_caption", "en", hub=hub.name)
-    await svc.bot.send_photo(chat_id, InputFile(chart_png(figures, svc.texts), filename="chart.png"), caption=caption)
+    if figures.term_weeks:  # a hub without terms has no weeks to chart
+        caption = svc.texts.get("summary.chart_caption", "en", hub=hub.name)
+        await svc.bot.send_photo(chat_id, InputFile(chart_png(figures, svc.texts), filename="chart.png"),
+                                 caption=caption)
 
 
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -221,3 +221,15 @@ async def test_looking_back_over_the_whole_history_gives_the_same_answer(term, m
         reach = await snapshot.reach_tally(window)
     assert (week10.returning, week10.new) == (12, 1)
     assert (reach.returning, reach.new) == (12, 1)
+
+
+async def test_a_quiet_week_at_a_hub_without_terms_still_makes_a_short_clear_summary(tmp_path):
+    hub = term_hub(terms=[], events=[])
+    async with Store(tmp_path / "empty.sqlite3") as store:
+        await store.sync_hubs([hub], JOINED)
+        figures = await gather(store, hub, week_before(date(2026, 11, 23)), SUMMARY_DUE, so_far=False)
+        public, private = summary_messages(figures, Catalog.load())
+    assert "No sessions were held." in public and "Nobody was asked to check in." in public
+    assert "Term so far" not in public and figures.term_weeks == []
+    assert "Nobody needs a follow-up." in private and "No sessions in the next 7 days." in private
+    assert "Safeguarding alerts: 0 raised, 0 acknowledged. Still waiting: 0." in private
