@@ -11,6 +11,7 @@ from telegram.ext import Application
 from bot.calendar import sessions_between
 from bot.delivery import Planner
 from bot.services import Services, services
+from handlers.sessions_admin import NOTICE_KIND, NOTICE_LIFETIME
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,12 @@ async def sync_all_hubs(svc: Services) -> int:
         added, withdrawn = await svc.store.sync_sessions(hub.id, planned, first, last, now)
         added_total += added
         for session in withdrawn:
-            log.warning("session %s of hub %s left the timetable and was cancelled", session.key, hub.id)
+            # Taken out of the timetable (a new skip date, a changed term): the same as a coordinator's
+            # /cancel, so whoever said Yes or Maybe is told and nobody is reminded of it.
+            told = await svc.store.cancel_session_telling(
+                session.id, "", now, notice_kind=NOTICE_KIND, expires_at=session.ends_at + NOTICE_LIFETIME
+            )
+            log.warning("session %s of hub %s left the timetable: cancelled, %s told", session.key, hub.id, told)
     return added_total
 
 

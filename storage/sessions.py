@@ -67,9 +67,10 @@ class SessionQueries:
     async def sync_sessions(
         self, hub_id: str, planned: Sequence[PlannedSession], first: date, last: date, now: datetime
     ) -> tuple[int, list[Session]]:
-        """Add planned sessions not yet stored; cancel future stored ones the timetable no longer has.
+        """Add planned sessions not yet stored; find future stored ones the timetable no longer has.
 
-        Returns (how many were added, the sessions withdrawn). Past sessions are never touched.
+        Returns (how many were added, the sessions withdrawn: still open, for the caller to cancel and tell
+        the people who said they would come). Past sessions are never touched.
         """
         keys = {session.key for session in planned}
         stamp = to_db(now)
@@ -94,11 +95,6 @@ class SessionQueries:
                 (hub_id, first.isoformat(), last.isoformat(), stamp),
             )
             gone = [session_from_row(row) for row in rows if row["key"] not in keys]
-            for session in gone:
-                await conn.execute(
-                    "UPDATE sessions SET cancelled_at = ?, cancel_reason = 'timetable' WHERE id = ?",
-                    (stamp, session.id),
-                )
         return added, gone
 
     async def session(self, session_id: int) -> Session | None:

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from bot.calendar import local_instant, sessions_between
 from tests.conftest import hub_settings
+from tests.test_join import join_as_family
 
 
 def starts(hub, first, last):
@@ -86,6 +87,10 @@ async def test_sessions_are_stored_ahead_at_start_up_and_a_removed_date_is_cance
     upcoming = await bot.store.upcoming_sessions("woking", bot.services.clock.now(), limit=3)
     assert [s.key for s in upcoming] == ["woking-20261124-1000", "woking-20261201-1000", "woking-20261208-1000"]
     first_ids = [s.id for s in upcoming]
+    anna = api.user(520, "Anna")
+    await join_as_family(bot, anna, companions=())
+    member = await bot.store.member_by_user(520)
+    await bot.store.record_rsvp(first_ids[1], member.id, "yes", bot.services.clock.now())
     await bot.stop()
 
     changed = settings.model_copy(update={"hubs": [
@@ -95,4 +100,6 @@ async def test_sessions_are_stored_ahead_at_start_up_and_a_removed_date_is_cance
     upcoming = await bot.store.upcoming_sessions("woking", bot.services.clock.now(), limit=2)
     assert [s.id for s in upcoming] == [first_ids[0], first_ids[2]]
     removed = await bot.store.session(first_ids[1])
-    assert removed.cancelled and removed.cancel_reason == "timetable"
+    assert removed.cancelled
+    await bot.dispatch()
+    assert "cancelled" in anna.last_text() and "1 December" in anna.last_text()
