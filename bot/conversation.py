@@ -54,7 +54,6 @@ async def route_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if awaited is not None and awaited[0] in consumers:
         await consumers[awaited[0]](update, context, awaited[1])
         return
-    member = await svc.store.member_by_user(user.id)
-    lang = member.language if member else svc.texts.best_language(user.language_code)
+    _, lang = await svc.person(user)
     key = "common.use_buttons" if await svc.store.join_draft(user.id) else "common.text_not_needed"
     await message.reply_text(svc.texts.get(key, lang))

@@ -6,13 +6,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from telegram import Bot
+from telegram import Bot, User
 from telegram.ext import Application, CallbackContext
 
 from bot.clock import Clock
 from bot.config import HubSettings, Settings
 from bot.texts import Catalog
 from storage import Store
+from storage.members import Member
 
 if TYPE_CHECKING:
     from bot.delivery import Dispatcher
@@ -43,6 +44,11 @@ class Services:
         """Coordinators of a hub, and admins, may see and run that hub."""
         hub = self.hub(hub_id)
         return self.settings.is_admin(user_id) or (hub is not None and user_id in hub.coordinators)
+
+    async def person(self, user: User) -> tuple[Member | None, str]:
+        """The member behind a Telegram user (None for a stranger) and the language to answer them in."""
+        member = await self.store.member_by_user(user.id)
+        return member, member.language if member else self.texts.best_language(user.language_code)
 
     def hubs_coordinated_by(self, user_id: int) -> list[HubSettings]:
         if self.settings.is_admin(user_id):

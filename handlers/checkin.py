@@ -56,8 +56,7 @@ async def on_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if query is None:
         return
     svc = services(context)
-    member = await svc.store.member_by_user(query.from_user.id)
-    lang = member.language if member else svc.texts.best_language(query.from_user.language_code)
+    member, lang = await svc.person(query.from_user)
     parts = parse_callback(query.data, checkins.PREFIX, 3)
     ctx = await _session_asked(svc, query, member, parts)
     if ctx is None or parts is None or member is None:

@@ -47,8 +47,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None or message is None or update.effective_chat is None or update.effective_chat.type != "private":
         return
     svc = services(context)
-    member = await svc.store.member_by_user(user.id)
-    lang = member.language if member else svc.texts.best_language(user.language_code)
+    member, lang = await svc.person(user)
     payload = context.args[0] if context.args else ""
     if member is not None and member.paused:
         await svc.store.set_paused(member.id, False, svc.clock.now())

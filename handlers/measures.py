@@ -63,8 +63,7 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     svc = services(context)
-    member = await svc.store.member_by_user(query.from_user.id)
-    lang = member.language if member else svc.texts.best_language(query.from_user.language_code)
+    member, lang = await svc.person(query.from_user)
     parts = parse_callback(query.data, measures.INVITE_PREFIX, 2)
     delivery_id = parse_int(parts[0]) if parts else None
     invite = await svc.store.delivery(delivery_id) if delivery_id else None
@@ -102,8 +101,7 @@ async def on_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     svc = services(context)
-    member = await svc.store.member_by_user(query.from_user.id)
-    lang = member.language if member else svc.texts.best_language(query.from_user.language_code)
+    member, lang = await svc.person(query.from_user)
     parts = parse_callback(query.data, measures.STEP_PREFIX, 3)
     run_id = parse_int(parts[0]) if parts else None
     position = parse_int(parts[1], low=0) if parts else None

@@ -34,8 +34,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     svc = services(context)
-    member = await svc.store.member_by_user(query.from_user.id)
-    lang = member.language if member else svc.texts.best_language(query.from_user.language_code)
+    member, lang = await svc.person(query.from_user)
     parts = parse_callback(query.data, safeguarding.PREFIX, 2)
     if parts is not None and parts[0] == "ack":
         await _acknowledge(svc, query, parts[1])
