@@ -13,6 +13,7 @@ from bot import activity, reminders, retention, timetable
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import Dispatcher
+from bot.http import gather_updates_while_busy, lean_or_default_request
 from bot.services import SERVICES_KEY, Services, services
 from bot.texts import Catalog
 from handlers import announce, checkin, common, join, measures, rights, rsvp, safeguarding, sessions_admin
@@ -21,6 +22,7 @@ from handlers import summary as coordinator_summary
 from storage import Store
 
 log = logging.getLogger(__name__)
+GATHER_WHEN_BUSY = 2  # updates in hand from which getUpdates waits a moment, to bring several at once
 
 FEATURES = (activity, timetable, join, rights, retention, reminders, rsvp, sessions_admin, announce,
             checkin, measures, safeguarding, attendance_register, coordinator_summary, common)
@@ -41,16 +43,24 @@ def build_application(settings: Settings, *, clock: Clock | None = None, token: 
         .base_file_url(tg.api_file_url)
         .defaults(Defaults(tzinfo=ZoneInfo("Europe/London")))
         .concurrent_updates(tg.concurrent_updates)
-        .connection_pool_size(tg.connection_pool_size)
-        .get_updates_connection_pool_size(2)
-        .pool_timeout(30)
     )
+    updates_request = None
+    if tg.http_client == "lean":
+        updates_request = lean_or_default_request(2)
+        builder = builder.request(lean_or_default_request(tg.connection_pool_size, pool_timeout=30))
+        builder = builder.get_updates_request(updates_request)
+    else:
+        builder = builder.connection_pool_size(tg.connection_pool_size).get_updates_connection_pool_size(2)
+        builder = builder.pool_timeout(30)
     if rate_limiter:
         # Retries ride out a 429; the dispatcher's own pacing keeps bulk sends under 30 a second. No overall
         # cap: AIORateLimiter's would hold every edit (a reply to a tap) to a shared 30 a second as well, so
         # taps would queue behind each other (docs/benchmarks.md). The 20-a-minute cap per group stays.
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
     application = builder.build()
+    if updates_request is not None:
+        processor = application.update_processor
+        gather_updates_while_busy(updates_request, lambda: processor.current_concurrent_updates >= GATHER_WHEN_BUSY)
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings,
         store=Store(settings.storage.path),
