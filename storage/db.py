@@ -29,7 +29,8 @@ def to_db(moment: datetime) -> str:
 def from_db(text: str | None) -> datetime | None:
     if text is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+    # The stored form is ISO 8601 with a space; fromisoformat reads it several times faster than strptime.
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -260,16 +260,25 @@ class MemberQueries:
 
     async def mark_unreachable(self, chat_id: int, now: datetime) -> None:
         """Telegram said the person blocked the bot: stop sending until they write again."""
+        _SeenReachable.forget_all(self)
         await self.db.execute(
             "UPDATE members SET reachable = 0, updated_at = ? WHERE chat_id = ? AND reachable = 1",
             (to_db(now), chat_id),
         )
 
     async def mark_reachable(self, telegram_user_id: int, now: datetime) -> bool:
+        """Called for every update a person sends; a write only the first time in this process (or after a
+        block), so that taps do not queue for the write lock behind each other."""
+        seen = _SeenReachable.of(self)
+        if telegram_user_id in seen.users:
+            return False
+        generation = seen.generation
         result = await self.db.write(
             "UPDATE members SET reachable = 1, updated_at = ? WHERE telegram_user_id = ? AND reachable = 0",
             (to_db(now), telegram_user_id),
         )
+        if seen.generation == generation:  # no block noted meanwhile, so the flag is still 1
+            seen.remember(telegram_user_id)
         return result.rowcount > 0
 
     async def follow_chat_migration(self, old_chat_id: int, new_chat_id: int) -> None:
@@ -279,6 +288,35 @@ class MemberQueries:
                 "UPDATE deliveries SET chat_id = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
                 (new_chat_id, old_chat_id),
             )
+
+
+class _SeenReachable:
+    """Users whose reachable flag this process has already seen set; forgotten whenever anyone is blocked."""
+
+    LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self.users: set[int] = set()
+        self.generation = 0
+
+    def remember(self, telegram_user_id: int) -> None:
+        if len(self.users) >= self.LIMIT:
+            self.users.clear()
+        self.users.add(telegram_user_id)
+
+    @staticmethod
+    def of(store: Any) -> _SeenReachable:
+        """The store's own (made on first use: the Store's constructor is shared by every mixin)."""
+        seen = getattr(store, "_seen_reachable", None)
+        if seen is None:
+            seen = store._seen_reachable = _SeenReachable()
+        return seen
+
+    @classmethod
+    def forget_all(cls, store: Any) -> None:
+        seen = cls.of(store)
+        seen.users.clear()
+        seen.generation += 1
 
 
 async def _add_membership(conn: aiosqlite.Connection, member_id: int, hub_id: str, stamp: str) -> None:
