@@ -8,6 +8,7 @@ never rewrites an unrelated message. Every tap is answered.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -78,13 +79,12 @@ async def on_rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     svc = services(context)
-    lang = await reader_language(svc, update)
+    member, lang = await svc.person(query.from_user)
     parts = parse_callback(query.data, RSVP_PREFIX, 2)
     session_id = parse_int(parts[0]) if parts else None
     if parts is None or session_id is None or not ACTION.match(parts[1]):
         await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
         return
-    member = await svc.store.member_by_user(query.from_user.id)
     invitation = await svc.store.invitation(session_id, member.id) if member else None
     hub = svc.hub(invitation.session.hub_id) if invitation else None
     if invitation is None or hub is None or not invitation.in_hub:
@@ -169,12 +169,17 @@ async def _answered(svc: Services, query: CallbackQuery, invitation: Invitation,
         log.info("session %s: %d moved up from the waiting list", invitation.session.id, len(change.promoted))
         kick_dispatcher(context.application)
     if change.outcome == "no_room":
-        await query.answer(svc.texts.get("rsvp.no_room", lang, places=change.places_left), show_alert=True)
+        note = query.answer(svc.texts.get("rsvp.no_room", lang, places=change.places_left), show_alert=True)
     elif change.outcome == "waitlisted":
-        await query.answer(svc.texts.get("rsvp.waitlisted", lang, position=change.waitlist_position),
-                           show_alert=True)
+        note = query.answer(svc.texts.get("rsvp.waitlisted", lang, position=change.waitlist_position),
+                            show_alert=True)
     else:
-        await query.answer(svc.texts.get("rsvp.thanks", lang))
+        note = query.answer(svc.texts.get("rsvp.thanks", lang))
+    # The answer is stored: the note and the card go to Telegram together, one round trip instead of two.
+    await asyncio.gather(note, _refresh_card(svc, query, invitation))
+
+
+async def _refresh_card(svc: Services, query: CallbackQuery, invitation: Invitation) -> None:
     fresh = await svc.store.invitation(invitation.session.id, invitation.member.id)
     if fresh is not None:
         await _show_card(svc, query, fresh)

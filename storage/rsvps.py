@@ -126,8 +126,9 @@ _PARTIES = (
 )
 
 
-async def _parties(conn: aiosqlite.Connection, session_id: int) -> list[Party]:
-    rows = await conn.execute_fetchall(_PARTIES, (session_id,))
+async def _parties(conn: aiosqlite.Connection, session_id: int, *, waiting_only: bool = False) -> list[Party]:
+    rows = await conn.execute_fetchall(_PARTIES + (" AND r.waitlisted_at IS NOT NULL" if waiting_only else ""),
+                                       (session_id,))
     return [Party(row["member_id"], row["people"], row["waitlisted_at"]) for row in rows]
 
 
@@ -248,7 +249,9 @@ class RsvpQueries:
         if answer not in ("yes", "no", "maybe"):
             raise ValueError(answer)
         async with self.db.transaction() as conn:
-            every = await _parties(conn, session_id)
+            # With no capacity only the waiting list matters (everyone on it moves up): reading every Yes of
+            # the session on every tap would cost time in proportion to the hub's size.
+            every = await _parties(conn, session_id, waiting_only=capacity is None)
             mine = next((p for p in every if p.member_id == member_id), None)
             others = [p for p in every if p.member_id != member_id]
             all_of_us, chosen = await _chosen_companions(conn, session_id, member_id, companion_ids)
@@ -267,7 +270,7 @@ class RsvpQueries:
                     last = max((p.waitlisted_at for p in others if p.waitlisted_at), default=None)
                     waitlisted_at = _after(last, now)
             await self._write_rsvp(conn, session_id, member_id, answer, all_of_us, chosen, waitlisted_at, now)
-            parties = await _parties(conn, session_id)
+            parties = await _parties(conn, session_id, waiting_only=capacity is None)
             moved = promotions(parties, capacity)
             if moved:
                 marks = ", ".join("?" for _ in moved)
