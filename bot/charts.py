@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING
 
 from bot.summary import SUPPRESS_BELOW, Ratio
 from storage.snapshot import WeekTally
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -35,6 +35,12 @@ class ChartWords:
 
 
 def attendance_chart(weeks: Sequence[WeekTally], words: ChartWords, *, forwardable: bool = True) -> bytes:
+    # matplotlib (with numpy) is imported on first use: it would otherwise add about 60 MB to every running
+    # bot, which draws a chart once a week (docs/benchmarks.md, memory).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     figure = Figure(figsize=(8, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()

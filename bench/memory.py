@@ -1,0 +1,159 @@
+"""Memory of the running bot process with a large hub: start, reminder fan-out, then RSVP taps.
+
+    .venv/bin/python -m bench.memory [--members 50000] [--fanout-seconds 60] [--taps 3000]
+
+The bot runs as its own process (`python -m bot --config ... run`) on a database seeded with `--members`
+members of one hub whose reminder is due, against the local Bot API server in this process. Its resident
+memory (VmRSS, and the peak VmHWM) is read from /proc while it plans and sends the reminders for
+`--fanout-seconds` (or until all are sent) and then answers `--taps` RSVP taps, 64 in flight.
+Goal (issue 8): at most 120 MB with 50,000 members.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.botprocess import ROOT, BotProcess, event_with_reminder_due, seed_members, write_config
+from bench.load import Taps, TapServer, Target
+from bench.taps import FIRST_USER, answer_datas, machine
+
+GOAL_MB = 120
+
+
+@dataclass
+class MemoryReport:
+    members: int
+    seed_seconds: float = 0.0
+    after_start_mb: float = 0.0
+    sent: int = 0
+    fanout_seconds: float = 0.0
+    taps: int = 0
+    samples: list[tuple[str, float]] = field(default_factory=list)  # (moment, VmRSS MB)
+    peak_mb: float = 0.0  # VmHWM at the end
+    chart_mb: tuple[float, float] = (0.0, 0.0)  # a bot process before / after drawing the weekly chart
+
+    def markdown(self) -> str:
+        met = "met" if self.peak_mb <= GOAL_MB else "NOT met"
+        lines = [
+            f"Machine: {machine()}",
+            f"Members: {self.members:,} (seeded in {self.seed_seconds:.0f} s)",
+            f"Resident memory after start-up: {self.after_start_mb:.1f} MB",
+            f"Reminders sent while measured: {self.sent:,} in {self.fanout_seconds:.0f} s; then {self.taps:,} taps",
+            f"Peak resident memory (VmHWM): {self.peak_mb:.1f} MB, goal {GOAL_MB} MB: {met}",
+            f"Drawing the weekly chart loads matplotlib: a process with the bot loaded went from"
+            f" {self.chart_mb[0]:.0f} to {self.chart_mb[1]:.0f} MB",
+            "",
+            "| moment | VmRSS MB |",
+            "|---|---|",
+            *(f"| {moment} | {mb:.1f} |" for moment, mb in self.samples),
+        ]
+        return "\n".join(lines) + "\n"
+
+
+CHART_PROBE = """
+import resource
+from datetime import date, timedelta
+import bot.app
+from bot.charts import ChartWords, attendance_chart
+from storage.snapshot import WeekTally
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+words = ChartWords("Hub", "Came", "Happier", "Week", "People", "%", "<5", "None")
+weeks = [WeekTally(n, date(2026, 9, 7) + timedelta(weeks=n), 20 + n, 9, 15) for n in range(1, 13)]
+attendance_chart(weeks, words)
+print(before / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+async def chart_cost_mb() -> tuple[float, float]:
+    """Peak memory of a process with the bot loaded, before and after drawing the weekly chart."""
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", CHART_PROBE, cwd=ROOT,
+                                                   env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                                   stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    before, after = (float(x) for x in out.split())
+    return before, after
+
+
+def reminded_targets(server: TapServer, members: int, limit: int) -> list[Target]:
+    targets = []
+    for chat in range(FIRST_USER, FIRST_USER + members):
+        for message in server.chat_messages(chat):
+            datas = answer_datas(message)
+            if datas is not None:
+                targets.append(Target(chat, int(message["message_id"]), datas))
+                break
+        if len(targets) >= limit:
+            break
+    return targets
+
+
+async def measure(members: int, fanout_seconds: float, taps: int, workdir: Path, log: object = print) -> MemoryReport:
+    report = MemoryReport(members)
+    server = TapServer()
+    await server.start()
+    db = workdir / "memory.sqlite3"
+    settings = write_config(workdir / "memory.toml", server, db, [event_with_reminder_due("big", datetime.now(UTC))],
+                            telegram={"messages_per_second": 10_000})
+    began = time.monotonic()
+    await seed_members(db, settings, "big", members, first_user_id=FIRST_USER)
+    report.seed_seconds = time.monotonic() - began
+    process = BotProcess(workdir / "memory.toml", workdir / "memory.log")
+    try:
+        await process.start(server)
+        report.after_start_mb = process.memory_kb()["VmRSS"] / 1024
+        report.samples.append(("started", report.after_start_mb))
+        began = time.monotonic()
+        while time.monotonic() - began < fanout_seconds and len(server.sent_ok("sendMessage")) < members:
+            await asyncio.sleep(1.0)
+            sent = len(server.sent_ok("sendMessage"))
+            moment = f"{time.monotonic() - began:.0f} s, {sent:,} sent"
+            report.samples.append((moment, process.memory_kb()["VmRSS"] / 1024))
+            log(f"{report.samples[-1][0]}: {report.samples[-1][1]:.1f} MB")  # type: ignore[operator]
+        report.sent, report.fanout_seconds = len(server.sent_ok("sendMessage")), time.monotonic() - began
+        targets = reminded_targets(server, members, 512)
+        if taps and len(targets) >= 64:
+            runner = Taps(server, targets, process.pid)
+            done = 0
+            while done < taps:
+                result = await runner.closed_loop("memory", 64, 2.0)
+                done += result.completed
+            report.taps = done
+            report.samples.append((f"after {done:,} taps", process.memory_kb()["VmRSS"] / 1024))
+        report.peak_mb = process.memory_kb()["VmHWM"] / 1024
+        report.chart_mb = await chart_cost_mb()
+    finally:
+        await process.stop()
+        await server.stop()
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--members", type=int, default=50_000)
+    parser.add_argument("--fanout-seconds", type=float, default=60.0, help="how long to measure the fan-out")
+    parser.add_argument("--taps", type=int, default=3000)
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args(argv)
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="imm-memory-") as tmp:
+        report = asyncio.run(measure(args.members, args.fanout_seconds, args.taps, Path(tmp), log))
+    text = report.markdown()
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    print(text)
+    return 0 if report.peak_mb <= GOAL_MB or os.environ.get("IMM_BENCH_NO_FAIL") else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
