@@ -119,11 +119,11 @@ async def measure(members: int, fanout_seconds: float, taps: int, workdir: Path,
             log(f"{report.samples[-1][0]}: {report.samples[-1][1]:.1f} MB")  # type: ignore[operator]
         report.sent, report.fanout_seconds = len(server.sent_ok("sendMessage")), time.monotonic() - began
         targets = reminded_targets(server, members, 512)
-        if taps and len(targets) >= 64:
+        if taps and targets:
             runner = Taps(server, targets, process.pid)
             done = 0
             while done < taps:
-                result = await runner.closed_loop("memory", 64, 2.0)
+                result = await runner.closed_loop("memory", min(64, len(targets)), 2.0)
                 done += result.completed
             report.taps = done
             report.samples.append((f"after {done:,} taps", process.memory_kb()["VmRSS"] / 1024))

@@ -124,11 +124,11 @@ async def seed(store: Store, settings: HubSettings, members: int, rng: random.Ra
         await store.open_register(session.id, 1, session.starts_at)
         await store.save_register(session.id, 1, session.starts_at)
     counts["registers"] = len(held[::4])
-    counts["measure_runs"] = await _measures(store, rng)
+    counts["measure_runs"] = await _measures(store, rng, members)
     return counts
 
 
-async def _measures(store: Store, rng: random.Random) -> int:
+async def _measures(store: Store, rng: random.Random, members: int) -> int:
     items = [("ons_life_satisfaction", "ons_0_10", 10), ("ons_worthwhile", "ons_0_10", 10),
              ("ons_happiness", "ons_0_10", 10), ("ons_anxiety", "ons_anxiety_0_10", 10),
              ("ucla_lack_companionship", "ucla_1_3", 3), ("ucla_left_out", "ucla_1_3", 3),
@@ -138,7 +138,7 @@ async def _measures(store: Store, rng: random.Random) -> int:
         for term, start, end in TERMS:
             for point, day in (("start", start), ("end", end)):
                 at = to_db(datetime.fromisoformat(day).replace(tzinfo=UTC))
-                for member in range(1, 1001):
+                for member in range(1, min(members, 1000) + 1):  # fewer at toy sizes (tests)
                     cursor = await conn.execute(
                         "INSERT INTO measure_runs (member_id, hub_id, term, point, question_set, answered_as,"
                         " started_at, completed_at) VALUES (?, ?, ?, ?, 'ons4', ?, ?, ?) RETURNING id",

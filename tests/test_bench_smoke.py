@@ -1,0 +1,39 @@
+"""Every benchmark in bench/ runs end to end at toy sizes, so none of them rots between real runs.
+
+The figures themselves are not checked here (docs/benchmarks.md has the real runs); only that each script
+still drives the real bot and produces its report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import memory, reminder_fanout, summary_bench, taps
+
+
+async def test_the_taps_benchmark_runs_both_bots_and_reports_the_ratio(tmp_path: Path):
+    args = taps.parse_args(["--members", "8", "--seconds", "0.4", "--levels", "1,4", "--delays", "0,0.02",
+                            "--rates", "20", "--bots", "imm,bare-default", "--output", str(tmp_path / "taps.md")])
+    text = await taps.run(args, log=lambda _line: None)
+    assert "| in flight | imm | bare-default |" in text
+    assert "Ratio imm / bare-default" in text
+    assert (tmp_path / "taps.md").read_text() == text
+
+
+async def test_the_memory_benchmark_measures_the_bot_process(tmp_path: Path):
+    report = await memory.measure(60, fanout_seconds=5, taps=30, workdir=tmp_path, log=lambda _line: None)
+    assert report.sent == 60 and report.taps >= 30
+    assert 20 < report.after_start_mb <= report.peak_mb
+    assert "goal 120 MB" in report.markdown()
+
+
+async def test_the_summary_benchmark_times_the_summary_and_the_bare_aggregate():
+    figures = await summary_bench.run(members=40, repeat=1)
+    assert figures
+
+
+def test_the_reminder_fanout_benchmark_runs_at_toy_sizes(tmp_path: Path):
+    output = tmp_path / "fanout.md"
+    assert reminder_fanout.main(["--members", "40", "--paced", "40", "--ptb-limiter", "40", "--round-trip", "10",
+                                 "--output", str(output)]) == 0
+    assert output.read_text().strip()
