@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import FEATURES
+from tests.conftest import OTHER_COORDINATOR_ID
 from tests.test_join import join_as_family
 
 FUZZ = settings(
@@ -19,7 +20,8 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-PREFIXES = ["j", "lang", "r", "rc", "ci", "ack", "cx", "an", "reg", "ex", "ms", "fg", "cs", "co", "sx"]
+PREFIXES = ["j", "lang", "r", "rc", "ci", "ack", "cx", "an", "reg", "ex", "ms", "fg", "cs", "co", "sx",
+            "rt", "mi", "sg", "sum", "exp"]
 PIECE = st.one_of(
     st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=0, max_size=12),
     st.integers(min_value=-(2**63), max_value=2**64).map(str),
@@ -101,3 +103,47 @@ async def test_every_command_with_any_arguments_from_a_stranger_is_answered(bot,
     calls = await stranger.send(f"/{command} {args}".strip())
     assert any(c.method in ("sendMessage", "sendDocument") for c in calls)
     assert errors.errors == []
+
+
+# Well-formed forgeries: the right shape, real ids, but for a hub the person has nothing to do with.
+MEMBER_PREFIXES = ["r", "ci", "mi", "ms", "sg"]
+COORDINATOR_PREFIXES = ["sx", "an", "reg", "sum", "exp"]
+ACTIONS = ["y", "n", "m", "w", "t1", "c0", "p", "r", "h", "f", "c", "x", "e", "a", "happier", "same", "less_happy",
+           "yes", "a_little", "not_really", "self", "on_behalf", "talk", "ack", "change", "start", "end", "0", "1"]
+
+
+def forged(prefixes: list[str], ids: list[str]) -> st.SearchStrategy[str]:
+    part = st.one_of(st.sampled_from(ids), st.sampled_from(ACTIONS))
+    return st.builds(lambda p, parts: ":".join([p, *parts]), st.sampled_from(prefixes),
+                     st.lists(part, min_size=1, max_size=3))
+
+
+async def ids_of_hub(bot, hub: str) -> list[str]:
+    sessions = await bot.store.upcoming_sessions(hub, bot.services.clock.now(), 4)
+    return [hub, *(str(s.id) for s in sessions), *(f"s{s.id}" for s in sessions)]
+
+
+@FUZZ
+@given(data=st.data())
+async def test_another_hubs_coordinator_forging_buttons_for_this_hub_changes_nothing(bot, api, data):
+    woking = await ids_of_hub(bot, "woking")
+    forgery = data.draw(forged(MEMBER_PREFIXES + COORDINATOR_PREFIXES, woking))
+    camden_coordinator = api.user(OTHER_COORDINATOR_ID, "Cam")  # coordinates Camden only, a member nowhere
+    before = await snapshot(bot.store)
+    calls = await camden_coordinator.tap_data(forgery)
+    assert any(c.method == "answerCallbackQuery" for c in calls)
+    assert await snapshot(bot.store) == before, forgery
+
+
+@FUZZ
+@given(data=st.data())
+async def test_a_member_forging_buttons_for_another_hub_or_for_coordinators_changes_nothing(bot, api, data):
+    member = api.user(705, "Rae")
+    if await bot.store.member_by_user(705) is None:
+        await join_as_family(bot, member, companions=())  # a member of Woking only
+    camden, woking = await ids_of_hub(bot, "camden"), await ids_of_hub(bot, "woking")
+    forgery = data.draw(st.one_of(forged(MEMBER_PREFIXES, camden), forged(COORDINATOR_PREFIXES, camden + woking)))
+    before = await snapshot(bot.store)
+    calls = await member.tap_data(forgery)
+    assert any(c.method == "answerCallbackQuery" for c in calls)
+    assert await snapshot(bot.store) == before, forgery
