@@ -5,7 +5,9 @@
 The bot runs as its own process (`python -m bot --config ... run`) on a database seeded with `--members`
 members of one hub whose reminder is due, against the local Bot API server in this process. Its resident
 memory (VmRSS, and the peak VmHWM) is read from /proc while it plans and sends the reminders for
-`--fanout-seconds` (or until all are sent) and then answers `--taps` RSVP taps, 64 in flight.
+`--fanout-seconds` (or until all are sent), answers `--taps` RSVP taps (64 in flight), and then builds the
+weekly summary a coordinator asks for with /summary (figures over the whole hub, and the chart: the first
+chart loads matplotlib).
 Goal (issue 8): at most 120 MB with 50,000 members.
 """
 
@@ -18,14 +20,16 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.botprocess import ROOT, BotProcess, event_with_reminder_due, seed_members, write_config
+from bench.botprocess import BotProcess, event_with_reminder_due, seed_members, write_config
 from bench.load import Taps, TapServer, Target
 from bench.taps import FIRST_USER, answer_datas, machine
+from bot.config import WEEKDAYS
 
 GOAL_MB = 120
+COORDINATOR = 9001
 
 
 @dataclass
@@ -38,7 +42,8 @@ class MemoryReport:
     taps: int = 0
     samples: list[tuple[str, float]] = field(default_factory=list)  # (moment, VmRSS MB)
     peak_mb: float = 0.0  # VmHWM at the end
-    chart_mb: tuple[float, float] = (0.0, 0.0)  # a bot process before / after drawing the weekly chart
+    summary_mb: float = 0.0  # after a coordinator's /summary (figures over the hub, and the chart)
+    summary_seconds: float = 0.0
 
     def markdown(self) -> str:
         met = "met" if self.peak_mb <= GOAL_MB else "NOT met"
@@ -48,38 +53,14 @@ class MemoryReport:
             f"Resident memory after start-up: {self.after_start_mb:.1f} MB",
             f"Reminders sent while measured: {self.sent:,} in {self.fanout_seconds:.0f} s; then {self.taps:,} taps",
             f"Peak resident memory (VmHWM): {self.peak_mb:.1f} MB, goal {GOAL_MB} MB: {met}",
-            f"Drawing the weekly chart loads matplotlib: a process with the bot loaded went from"
-            f" {self.chart_mb[0]:.0f} to {self.chart_mb[1]:.0f} MB",
+            f"A coordinator's /summary (figures and chart, matplotlib loaded on first use) took"
+            f" {self.summary_seconds:.1f} s; resident memory after it: {self.summary_mb:.1f} MB",
             "",
             "| moment | VmRSS MB |",
             "|---|---|",
             *(f"| {moment} | {mb:.1f} |" for moment, mb in self.samples),
         ]
         return "\n".join(lines) + "\n"
-
-
-CHART_PROBE = """
-import resource
-from datetime import date, timedelta
-import bot.app
-from bot.charts import ChartWords, attendance_chart
-from storage.snapshot import WeekTally
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-words = ChartWords("Hub", "Came", "Happier", "Week", "People", "%", "<5", "None")
-weeks = [WeekTally(n, date(2026, 9, 7) + timedelta(weeks=n), 20 + n, 9, 15) for n in range(1, 13)]
-attendance_chart(weeks, words)
-print(before / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
-
-
-async def chart_cost_mb() -> tuple[float, float]:
-    """Peak memory of a process with the bot loaded, before and after drawing the weekly chart."""
-    process = await asyncio.create_subprocess_exec(sys.executable, "-c", CHART_PROBE, cwd=ROOT,
-                                                   env={**os.environ, "PYTHONPATH": str(ROOT)},
-                                                   stdout=asyncio.subprocess.PIPE)
-    out, _ = await process.communicate()
-    before, after = (float(x) for x in out.split())
-    return before, after
 
 
 def reminded_targets(server: TapServer, members: int, limit: int) -> list[Target]:
@@ -100,8 +81,13 @@ async def measure(members: int, fanout_seconds: float, taps: int, workdir: Path,
     server = TapServer()
     await server.start()
     db = workdir / "memory.sqlite3"
-    settings = write_config(workdir / "memory.toml", server, db, [event_with_reminder_due("big", datetime.now(UTC))],
-                            telegram={"messages_per_second": 10_000})
+    today = datetime.now(UTC).date()
+    term = {"name": "This term", "start": today - timedelta(days=40), "end": today + timedelta(days=40)}
+    # A weekly slot two days ago makes last week's session a held one: the summary then has a week to chart.
+    weekday = WEEKDAYS[(today - timedelta(days=2)).weekday()]
+    hub = event_with_reminder_due("big", datetime.now(UTC), coordinators=[COORDINATOR], terms=[term],
+                                  weekly=[{"weekday": weekday, "start": "10:00"}])
+    settings = write_config(workdir / "memory.toml", server, db, [hub], telegram={"messages_per_second": 10_000})
     began = time.monotonic()
     await seed_members(db, settings, "big", members, first_user_id=FIRST_USER)
     report.seed_seconds = time.monotonic() - began
@@ -127,8 +113,13 @@ async def measure(members: int, fanout_seconds: float, taps: int, workdir: Path,
                 done += result.completed
             report.taps = done
             report.samples.append((f"after {done:,} taps", process.memory_kb()["VmRSS"] / 1024))
+        began = time.monotonic()
+        await server.user(COORDINATOR, "Coordinator").send("/summary", timeout=120)
+        await server.wait_for(lambda call: call.method == "sendPhoto" and call.chat_id == COORDINATOR, 120)
+        report.summary_seconds = time.monotonic() - began
+        report.summary_mb = process.memory_kb()["VmRSS"] / 1024
+        report.samples.append(("after /summary", report.summary_mb))
         report.peak_mb = process.memory_kb()["VmHWM"] / 1024
-        report.chart_mb = await chart_cost_mb()
     finally:
         await process.stop()
         await server.stop()
