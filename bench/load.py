@@ -173,8 +173,8 @@ class Taps:
         self.free: deque[Target] = deque(targets)
         self._turn: dict[int, itertools.cycle[str]] = {t.chat_id: itertools.cycle(t.datas) for t in targets}
 
-    async def _one(self, latencies: list[float], deadline: float) -> bool:
-        target = self.free.popleft()
+    async def _one(self, latencies: list[float], deadline: float, target: Target | None = None) -> bool:
+        target = target or self.free.popleft()
         try:
             latency = await asyncio.wait_for(self.server.tap(target, next(self._turn[target.chat_id])),
                                              max(0.1, deadline - time.perf_counter()))
@@ -217,7 +217,7 @@ class Taps:
         """Offer `rate` taps a second for `seconds`, whatever the bot manages; latency per tap."""
         latencies: list[float] = []
         errors_before, cpu_before = self.server.errors, process_cpu_seconds(self.bot_pid)
-        load_before = time.process_time()
+        load_before, polls_before = time.process_time(), self.server.polls
         began = time.perf_counter()
         give_up = began + seconds + grace
         tasks: list[asyncio.Task[bool]] = []
@@ -229,9 +229,10 @@ class Taps:
             if not self.free:
                 skipped += 1  # every member already has a tap waiting: the bot is far behind
                 continue
-            tasks.append(asyncio.create_task(self._one(latencies, give_up)))
+            tasks.append(asyncio.create_task(self._one(latencies, give_up, self.free.popleft())))
         outcomes = await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - began
         late = self.server.forget_pending() + skipped + outcomes.count(False)
         return Result(label, rate, sum(outcomes), elapsed, latencies, process_cpu_seconds(self.bot_pid) - cpu_before,
-                      time.process_time() - load_before, self.server.errors - errors_before, late)
+                      time.process_time() - load_before, self.server.errors - errors_before, late,
+                      self.server.polls - polls_before)
