@@ -20,6 +20,7 @@ from bot.keyboards import keyboard
 from bot.runtime import kick_dispatcher
 from bot.services import Services, services
 from handlers.common import reader_language
+from handlers.coordinating import hubs_or_refuse
 from storage.delivery import Delivery
 
 COORDINATOR_COMMANDS = ("announce",)
@@ -43,13 +44,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def announce_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc, message, user = services(context), update.effective_message, update.effective_user
-    if message is None or user is None:
+    hubs = await hubs_or_refuse(svc, update)
+    if hubs is None or message is None or user is None:
         return
     lang = await reader_language(svc, update)
-    hubs = svc.hubs_coordinated_by(user.id)
-    if not hubs:
-        await message.reply_text(svc.texts.get("common.not_allowed", lang))
-        return
     if len(hubs) == 1:
         text, markup = await _ask_for_text(svc, user.id, hubs[0], lang)
         await message.reply_text(text, reply_markup=markup)

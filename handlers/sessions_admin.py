@@ -22,6 +22,7 @@ from bot.runtime import kick_dispatcher
 from bot.services import Services, services
 from bot.session_card import heading, short_when
 from handlers.common import reader_language
+from handlers.coordinating import hubs_or_refuse
 from storage.delivery import Delivery
 from storage.rsvps import SessionTally
 from storage.sessions import Session
@@ -56,12 +57,9 @@ async def _refuse(svc: Services, update: Update) -> None:
 
 async def sessions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """For each hub the person coordinates: the next sessions with answers, people and the waiting list."""
-    svc, message, user = services(context), update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    hubs = svc.hubs_coordinated_by(user.id)
-    if not hubs:
-        await _refuse(svc, update)
+    svc, message = services(context), update.effective_message
+    hubs = await hubs_or_refuse(svc, update)
+    if hubs is None or message is None:
         return
     lang = await reader_language(svc, update)
     now = svc.clock.now()
@@ -95,12 +93,9 @@ def _session_block(svc: Services, session: Session, tally: SessionTally, capacit
 
 
 async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    svc, message, user = services(context), update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    hubs = svc.hubs_coordinated_by(user.id)
-    if not hubs:
-        await _refuse(svc, update)
+    svc, message = services(context), update.effective_message
+    hubs = await hubs_or_refuse(svc, update)
+    if hubs is None or message is None:
         return
     lang = await reader_language(svc, update)
     now = svc.clock.now()
