@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, InputFile, Update, User
+from telegram import CallbackQuery, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot import consent
@@ -39,17 +39,12 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("start", contact_consent_back_on_start, filters=private), group=START_GROUP)
 
 
-async def _reader(svc: Services, user: User) -> tuple[Member | None, str]:
-    member = await svc.store.member_by_user(user.id)
-    return member, member.language if member else svc.texts.best_language(user.language_code)
-
-
 async def mydata_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send every row about the person as a JSON file, then a short summary in their language."""
     svc, user, message = services(context), update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    member, lang = await _reader(svc, user)
+    member, lang = await svc.person(user)
     export = await svc.store.export_person(user.id)
     if export.empty:
         await message.reply_text(svc.texts.get("rights.nothing_held", lang))
@@ -95,7 +90,7 @@ async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc, user, message = services(context), update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    member, lang = await _reader(svc, user)
+    member, lang = await svc.person(user)
     if member is None:
         await message.reply_text(svc.texts.get("rights.not_member", lang))
     elif member.paused:
@@ -109,7 +104,7 @@ async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     svc, user, message = services(context), update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    _, lang = await _reader(svc, user)
+    _, lang = await svc.person(user)
     if (await svc.store.export_person(user.id)).empty:
         await message.reply_text(svc.texts.get("rights.nothing_held", lang))
         return
@@ -126,7 +121,7 @@ async def consent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     svc, user, message = services(context), update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    member, lang = await _reader(svc, user)
+    member, lang = await svc.person(user)
     if member is None:
         await message.reply_text(svc.texts.get("rights.not_member", lang))
         return
@@ -178,7 +173,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     svc = services(context)
-    member, lang = await _reader(svc, query.from_user)
+    member, lang = await svc.person(query.from_user)
     parts = parse_callback(query.data, PREFIX, 2)
     action = _ACTIONS.get((parts[0], parts[1])) if parts else None
     if action is None or (member is None and parts is not None and parts[0] != "forget"):
