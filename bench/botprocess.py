@@ -1,6 +1,6 @@
 """The real bot as a separate OS process (`python -m bot --config <file> run`), for crash tests and benchmarks.
 
-The test or benchmark keeps the local Bot API server (bot.localapi.LocalBotApi) in its own process and points
+The test or benchmark keeps the local Bot API server (bot.simulator.localapi.LocalBotApi) in its own process and points
 the bot at it through a generated config file. A separate process is what makes SIGKILL meaningful (nothing
 gets to clean up) and keeps the load generator's CPU off the bot's core.
 """
@@ -20,8 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings, load_settings
-from bot.consent import TEXT_VERSIONS
-from bot.localapi import LocalBotApi
+from bot.domain.consent import TEXT_VERSIONS
+from bot.simulator.localapi import LocalBotApi
 from storage import Store
 from storage.members import Member
 

@@ -17,7 +17,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.localapi import ApiCall, LocalBotApi
+from bot.simulator.localapi import ApiCall, LocalBotApi
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _OUT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup", "sendMessage"})

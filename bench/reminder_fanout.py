@@ -4,7 +4,7 @@ keeps to Telegram's limit, beside a bare python-telegram-bot loop sending the sa
     .venv/bin/python -m bench.reminder_fanout [--members 10000] [--paced 1500] [--pace 29.5] [--output F]
 
 Method (the figures are in docs/benchmarks.md, "Reminder fan-out"):
-- The local Bot API server (bot.localapi.LocalBotApi) runs in this process; each sender runs as its own OS
+- The local Bot API server (bot.simulator.localapi.LocalBotApi) runs in this process; each sender runs as its own OS
   process (the second core), so the server's work is not billed to the sender. Call times are taken on the
   server as each request arrives.
 - imm-bot: a database is seeded with `--members` members of a hub whose one-off session starts in two hours
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.botprocess import ROOT, event_with_reminder_due, seed_members, write_config
-from bot.localapi import LocalBotApi
+from bot.simulator.localapi import LocalBotApi
 
 FIRST_USER = 100_000
 HUB = "bench"

@@ -11,7 +11,7 @@ Method (figures in docs/benchmarks.md, "Weekly summary and report"):
   register. 1,000 members answer the term measures at the start and end of each term. Rows are written
   with executemany, straight into the tables (the bench is not production code).
 - Timed, each the median of `--repeat` runs after one warm-up, through the Store's aiosqlite reader as the bot
-  does: (1) the weekly summary's figures and text (bot.weekly_summary.gather + summary_messages) for the week
+  does: (1) the weekly summary's figures and text (bot.reports.weekly_summary.gather + summary_messages) for the week
   of 16 to 22 November 2026: last week, the term so far (Autumn 2026, 12 weeks), follow-ups over 10 weeks,
   next week, alerts, and new/returning (which looks at the whole year); (2) the chart; (3) the funder report's
   figures and Markdown over the whole year; (4) the report with its three CSV files and chart.
@@ -39,12 +39,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.calendar import sessions_between
 from bot.config import HubSettings
-from bot.report import gather_report, render_report, report_files
-from bot.summary import summary_messages
-from bot.texts import Catalog
-from bot.weekly_summary import Period, chart_png, gather, week_before
+from bot.domain.calendar import sessions_between
+from bot.messages.catalog import Catalog
+from bot.reports.funder_report import gather_report, render_report, report_files
+from bot.reports.summary import summary_messages
+from bot.reports.weekly_summary import Period, chart_png, gather, week_before
 from storage import Store
 from storage.db import to_db
 from storage.presence import named_fetchall

@@ -9,16 +9,18 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
-from bot import activity, reminders, retention, timetable
-from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.delivery import Dispatcher
-from bot.http import gather_updates_while_busy, lean_or_default_request
+from bot.delivery.dispatcher import Dispatcher
+from bot.domain.clock import Clock, SystemClock
+from bot.jobs import reminders, retention, timetable
+from bot.messages.catalog import Catalog
 from bot.services import SERVICES_KEY, Services, services
-from bot.texts import Catalog
-from handlers import announce, checkin, common, join, measures, rights, rsvp, safeguarding, sessions_admin
-from handlers import register as attendance_register
-from handlers import summary as coordinator_summary
+from bot.transport.http import gather_updates_while_busy, lean_or_default_request
+from handlers import activity, checkin, common, join, measures, rights, rsvp, safeguarding
+from handlers.coordinator import announce
+from handlers.coordinator import attendance as attendance_register
+from handlers.coordinator import sessions as sessions_admin
+from handlers.coordinator import summary as coordinator_summary
 from storage import Store
 
 log = logging.getLogger(__name__)

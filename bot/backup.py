@@ -7,8 +7,8 @@ import asyncio
 import sys
 
 from bot.cli import command
-from bot.clock import SystemClock
 from bot.config import Settings
+from bot.domain.clock import SystemClock
 from storage.backup import BackupError, BackupReport, backup_database, backup_path, inspect_database
 
 EXIT_FAILED = 1

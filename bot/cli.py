@@ -44,7 +44,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     webhook = None
     if getattr(args, "webhook", False):
-        from bot.webhook import webhook_settings
+        from bot.transport.webhook import webhook_settings
 
         try:
             webhook = webhook_settings(settings)
@@ -71,7 +71,8 @@ def _load_plugins() -> None:
     """Commands that live in their own modules register themselves on import."""
     import importlib
 
-    for module in ("bot.demo", "bot.chat", "bot.report_cli", "bot.backup", "bot.webhook"):
+    for module in ("bot.simulator.demo", "bot.simulator.chat", "bot.reports.report_command", "bot.backup",
+                   "bot.transport.webhook"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.config import WebhookSettings
-from bot.delivery import DispatchReport
+from bot.delivery.dispatcher import DispatchReport
 from bot.services import services
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ async def running(application: AnyApp, *, polling: bool = True, dispatcher: bool
                   poll_timeout: int = 10, webhook: WebhookSettings | None = None) -> AsyncIterator[AnyApp]:
     """The bot running until the block ends; then the send in progress finishes and all is closed.
 
-    With `webhook`, updates arrive on PTB's webhook server (bot.webhook) instead of by long polling.
+    With `webhook`, updates arrive on PTB's webhook server (bot.transport.webhook) instead of by long polling.
     """
     svc = services(application)
     await open_services(application)
@@ -107,7 +107,7 @@ async def running(application: AnyApp, *, polling: bool = True, dispatcher: bool
         await register_commands(application)
         await application.start()
         if webhook is not None:
-            from bot.webhook import start_webhook
+            from bot.transport.webhook import start_webhook
 
             await start_webhook(application, webhook)
         elif polling:

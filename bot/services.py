@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 from telegram import Bot, User
 from telegram.ext import Application, CallbackContext
 
-from bot.clock import Clock
 from bot.config import HubSettings, Settings
-from bot.texts import Catalog
+from bot.domain.clock import Clock
+from bot.messages.catalog import Catalog
 from storage import Store
 from storage.members import Member
 
 if TYPE_CHECKING:
-    from bot.delivery import Dispatcher
+    from bot.delivery.dispatcher import Dispatcher
 
 SERVICES_KEY = "services"
 

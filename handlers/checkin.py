@@ -14,13 +14,13 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
-from bot import checkins
-from bot.checkins import Context
-from bot.consent import WELLBEING
-from bot.conversation import parse_callback, parse_int
-from bot.keyboards import keyboard
-from bot.safeguarding import low_answer_reply
+from bot.domain.consent import WELLBEING
+from bot.jobs import checkins
+from bot.jobs.checkins import Context
+from bot.jobs.safeguarding import low_answer_reply
+from bot.messages.keyboards import keyboard
 from bot.services import Services, services
+from handlers.conversation import parse_callback, parse_int
 from storage.members import Member
 
 

@@ -8,10 +8,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.conversation import parse_callback, route_text
-from bot.i18n import format_duration
-from bot.keyboards import grid
+from bot.messages.i18n import format_duration
+from bot.messages.keyboards import grid
 from bot.services import Services, services
+from handlers.conversation import parse_callback, route_text
 
 FALLBACK_GROUP = 0  # same group as the features, added last: only what none of them claimed
 

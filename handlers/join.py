@@ -13,12 +13,12 @@ from typing import Any
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import consent
-from bot.conversation import parse_callback, register_text_input
-from bot.i18n import format_duration
-from bot.keyboards import grid, keyboard
+from bot.domain import consent
+from bot.messages.catalog import LANGUAGES
+from bot.messages.i18n import format_duration
+from bot.messages.keyboards import grid, keyboard
 from bot.services import Services, services
-from bot.texts import LANGUAGES
+from handlers.conversation import parse_callback, register_text_input
 from storage.members import JoinDraft, NewCompanion
 
 PREFIX = "j"

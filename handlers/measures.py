@@ -12,15 +12,15 @@ from typing import Any
 from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import measures
-from bot.checkins import ANSWERED_AS, needs_who_question
-from bot.consent import WELLBEING
-from bot.conversation import parse_callback, parse_int
-from bot.keyboards import keyboard
-from bot.questionsets import load_question_sets
-from bot.safeguarding import low_answer_reply
+from bot.domain.consent import WELLBEING
+from bot.domain.questionsets import load_question_sets
+from bot.jobs import measures
+from bot.jobs.checkins import ANSWERED_AS, needs_who_question
+from bot.jobs.safeguarding import low_answer_reply
+from bot.messages.keyboards import keyboard
 from bot.services import Services, services
 from handlers.checkin import edit_message, in_private_chat, refuse
+from handlers.conversation import parse_callback, parse_int
 from storage.delivery import Delivery
 from storage.members import Member
 from storage.wellbeing import MeasureRun

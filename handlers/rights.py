@@ -13,12 +13,12 @@ from typing import Any
 from telegram import CallbackQuery, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
-from bot import consent
-from bot.conversation import parse_callback
-from bot.i18n import format_duration, format_full_date
-from bot.keyboards import keyboard
+from bot.domain import consent
+from bot.messages.catalog import LANGUAGES
+from bot.messages.i18n import format_duration, format_full_date
+from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from bot.texts import LANGUAGES
+from handlers.conversation import parse_callback
 from storage.members import Member
 
 log = logging.getLogger(__name__)

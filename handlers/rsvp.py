@@ -17,14 +17,14 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.conversation import parse_callback, parse_int
-from bot.delivery import Outgoing
-from bot.keyboards import grid
-from bot.reminders import wanted
+from bot.delivery.dispatcher import Outgoing
+from bot.jobs.reminders import wanted
+from bot.messages.keyboards import grid
+from bot.messages.session_card import RSVP_PREFIX, heading, rsvp_data, session_card
 from bot.runtime import kick_dispatcher
 from bot.services import Services, services
-from bot.session_card import RSVP_PREFIX, heading, rsvp_data, session_card
 from handlers.common import reader_language
+from handlers.conversation import parse_callback, parse_int
 from storage.delivery import Delivery
 from storage.members import Companion
 from storage.reminders import Invitation

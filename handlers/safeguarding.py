@@ -12,12 +12,12 @@ from typing import Any
 from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
-from bot import checkins, safeguarding
 from bot.config import HubSettings
-from bot.conversation import parse_callback, parse_int
+from bot.jobs import checkins, safeguarding
 from bot.runtime import kick_dispatcher
 from bot.services import Services, services
 from handlers.checkin import edit_message, in_private_chat, refuse
+from handlers.conversation import parse_callback, parse_int
 from storage.members import Member
 
 

@@ -22,7 +22,7 @@ class Alert:
     hub_id: str
     member_id: int | None
     session_id: int | None
-    trigger: str  # talk_request (low_checkin / low_measure are allowed by the schema, not raised: see bot.safeguarding)
+    trigger: str  # talk_request (low_checkin / low_measure: allowed by the schema, not raised; see bot.jobs.safeguarding)
     raised_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: int | None

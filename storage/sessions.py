@@ -12,7 +12,7 @@ import aiosqlite
 from storage.db import Database, from_db, to_db
 
 if TYPE_CHECKING:
-    from bot.calendar import PlannedSession
+    from bot.domain.calendar import PlannedSession
 
 
 @dataclass(frozen=True, slots=True)

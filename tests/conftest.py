@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.clock import ManualClock
 from bot.config import HubSettings, Settings
-from bot.localapi import LocalBotApi
+from bot.domain.clock import ManualClock
 from bot.runtime import running
 from bot.services import Services, services
+from bot.simulator.localapi import LocalBotApi
 
 COORDINATOR_ID = 9001
 LEAD_ID = 9002

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.consent import TEXT_VERSIONS
-from bot.localapi import LocalBotApi
+from bot.domain.consent import TEXT_VERSIONS
+from bot.simulator.localapi import LocalBotApi
 from storage.members import Member, NewCompanion
 from storage.sessions import Session
 

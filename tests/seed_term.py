@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.calendar import sessions_between
 from bot.config import HubSettings
+from bot.domain.calendar import sessions_between
 from storage.db import to_db
 from storage.members import NewCompanion
 from tests.conftest import COORDINATOR_ID, hub_settings

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.texts import LANGUAGES
+from bot.messages.catalog import LANGUAGES
 from tests.conftest import START
 from tests.test_join import join_as_family
 from tests.test_rights import seed_a_term

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot.calendar import local_instant, sessions_between
+from bot.domain.calendar import local_instant, sessions_between
 from tests.conftest import hub_settings
 from tests.test_join import join_as_family
 

@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from bot.texts import LANGUAGES, load_catalogs, placeholders
+from bot.messages.catalog import LANGUAGES, load_catalogs, placeholders
 
 CATALOGS = load_catalogs()
 ENGLISH = CATALOGS["en"]

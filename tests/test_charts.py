@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from datetime import date, timedelta
 
-from bot.charts import PNG_SIGNATURE, ChartWords, attendance_chart
+from bot.reports.charts import PNG_SIGNATURE, ChartWords, attendance_chart
 from storage.snapshot import WeekTally
 
 WORDS = ChartWords("Woking: Autumn 2026", "People who came", "% happier leaving", "Week", "People", "% happier",

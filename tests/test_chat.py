@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import parse_duration, run_chat
-from bot.demo_setup import steps_until
+from bot.simulator.chat import parse_duration, run_chat
+from bot.simulator.demo_setup import steps_until
 
 
 def chat(lines: list[str], *args: str, cwd: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import checkins
+from bot.jobs import checkins
 from tests.conftest import hub_settings, make_settings
 from tests.wellbeing_support import CHECKIN_QUESTION, checkin_due, join, next_session, session_ends_and_checkins_go_out
 

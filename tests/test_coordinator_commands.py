@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.charts import PNG_SIGNATURE
-from bot.csv_export import ANSWER_COLUMNS, ATTENDANCE_COLUMNS, SESSION_COLUMNS
+from bot.reports.charts import PNG_SIGNATURE
+from bot.reports.csv_export import ANSWER_COLUMNS, ATTENDANCE_COLUMNS, SESSION_COLUMNS
 from tests.conftest import COORDINATOR_ID, OTHER_COORDINATOR_ID, hub_settings, make_settings
 from tests.seed_term import seed_term, term_hub
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bench.botprocess import BotProcess, event_with_reminder_due, seed_members, write_config
-from bot.localapi import LocalBotApi
+from bot.simulator.localapi import LocalBotApi
 from storage import Store
 
 HUB = "crash"

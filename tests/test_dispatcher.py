@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.app import build_application
-from bot.delivery import Outgoing
+from bot.delivery.dispatcher import Outgoing
 from bot.runtime import dispatch_now, running
 from bot.services import services
 from storage.delivery import NewDelivery

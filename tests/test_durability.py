@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bench.botprocess import BotProcess, SeededMember, seed_members, write_config
-from bot.calendar import sessions_between
-from bot.localapi import ApiCall, LocalBotApi
+from bot.domain.calendar import sessions_between
+from bot.simulator.localapi import ApiCall, LocalBotApi
 from storage import Store
 
 HUB = "durable"

@@ -13,7 +13,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.http import LeanRequest, gather_updates_while_busy, lean_or_default_request
+from bot.transport.http import LeanRequest, gather_updates_while_busy, lean_or_default_request
 
 Reply = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # returns whether to keep the connection
 

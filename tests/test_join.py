@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.consent import TEXT_VERSIONS
+from bot.domain.consent import TEXT_VERSIONS
 from tests.conftest import START
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from babel.dates import get_day_names, get_month_names
 
-from bot.i18n import format_clock, format_day
-from bot.texts import FSI, LANGUAGES, PDI, RLM, Catalog
+from bot.messages.catalog import FSI, LANGUAGES, PDI, RLM, Catalog
+from bot.messages.i18n import format_clock, format_day
 
 TEXTS = Catalog.load()
 RTL = [code for code, language in LANGUAGES.items() if language.rtl and TEXTS.supports(code)]

@@ -1,4 +1,4 @@
-"""Tests for bot.localapi: a real PTB Application talking HTTP to the local Bot API server."""
+"""Tests for bot.simulator.localapi: a real PTB Application talking HTTP to the local Bot API server."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Ne
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot.localapi import LocalBotApi
+from bot.simulator.localapi import LocalBotApi
 
 pytestmark = pytest.mark.asyncio
 

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-from bot.activity import describe
+from handlers.activity import describe
 from tests.conftest import COORDINATOR_ID, LEAD_ID
 
 CONFIG = f"""

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import measures
 from bot.app import build_application
-from bot.questionsets import QuestionSetError
+from bot.domain.questionsets import QuestionSetError
+from bot.jobs import measures
 from tests.conftest import hub_settings, make_settings
 from tests.wellbeing_support import join
 

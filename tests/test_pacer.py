@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import time
 
-from bot.delivery import Pacer
+from bot.delivery.dispatcher import Pacer
 
 
 def most_in_one_second(moments: list[float]) -> int:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.weekly_summary import week_before
+from bot.reports.weekly_summary import week_before
 from tests.conftest import COORDINATOR_ID, OTHER_COORDINATOR_ID, hub_settings, make_settings
 from tests.seed_term import seed_term, term_hub
 from tests.test_coordinator_commands import REFUSAL, WEDNESDAY

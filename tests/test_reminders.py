@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import ReminderRule
-from bot.reminders import due, fires_at, plan_reminders, schedule
+from bot.jobs.reminders import due, fires_at, plan_reminders, schedule
 from tests.conftest import hub_settings, make_settings
 from tests.reminder_helpers import add_member, next_session, reminders_to
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from babel.dates import format_date
 
-from bot.charts import PNG_SIGNATURE
 from bot.cli import main
-from bot.csv_export import SESSION_COLUMNS
+from bot.reports.charts import PNG_SIGNATURE
+from bot.reports.csv_export import SESSION_COLUMNS
 from storage import Store
 from tests.seed_term import JOINED, seed_term, term_hub
 

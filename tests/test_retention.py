@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from bot.config import RetentionSettings
-from bot.retention import cutoff, due_day
+from bot.jobs.retention import cutoff, due_day
 from tests.conftest import START, make_settings
 from tests.test_rights import ZEB_ID, join_zebedee, seed_a_term
 

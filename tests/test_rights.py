@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.consent import TEXT_VERSIONS
+from bot.domain.consent import TEXT_VERSIONS
 from storage.db import to_db
 from storage.delivery import NewDelivery
 from storage.person_map import discover_schema, problems_with_map

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import safeguarding
+from bot.jobs import safeguarding
 from tests.conftest import COORDINATOR_ID, LEAD_ID, OTHER_COORDINATOR_ID, make_settings
 from tests.wellbeing_support import join, next_session, session_ends_and_checkins_go_out
 

@@ -27,9 +27,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.summary import Ratio, Render, split_message, summary_messages
-from bot.texts import Catalog
-from bot.weekly_summary import Period, gather, latest_due, term_period, week_before, week_so_far
+from bot.messages.catalog import Catalog
+from bot.reports.summary import Ratio, Render, split_message, summary_messages
+from bot.reports.weekly_summary import Period, gather, latest_due, term_period, week_before, week_so_far
 from storage import Store
 from storage.presence import Window
 from tests.seed_term import JOINED, SUMMARY_DUE, seed_term, term_hub

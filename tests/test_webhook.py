@@ -18,13 +18,13 @@ import pytest
 
 from bot import cli
 from bot.app import build_application
-from bot.clock import ManualClock
 from bot.config import Settings
-from bot.delivery import Outgoing
-from bot.localapi import LocalBotApi
+from bot.delivery.dispatcher import Outgoing
+from bot.domain.clock import ManualClock
 from bot.runtime import dispatch_now, running
 from bot.services import services
-from bot.webhook import webhook_settings
+from bot.simulator.localapi import LocalBotApi
+from bot.transport.webhook import webhook_settings
 from storage.delivery import NewDelivery
 from tests.conftest import START, make_settings
 

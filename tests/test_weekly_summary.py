@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.charts import PNG_SIGNATURE
+from bot.reports.charts import PNG_SIGNATURE
 from tests.conftest import COORDINATOR_ID, OTHER_COORDINATOR_ID, hub_settings, make_settings
 from tests.seed_term import SUMMARY_DUE, seed_term, term_hub
 from tests.test_summary_figures import PRIVATE, WEEK10

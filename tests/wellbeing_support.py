@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.consent import CONTACT, TEXT_VERSIONS, WELLBEING
+from bot.domain.consent import CONTACT, TEXT_VERSIONS, WELLBEING
 from storage.members import Member
 from storage.sessions import Session
 

@@ -1,0 +1,1 @@
+"""Validated question sets (data files read by bot.domain.questionsets)."""

@@ -1,1 +1,0 @@
-"""Validated question sets (data files read by bot.questionsets)."""

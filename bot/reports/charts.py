@@ -1,0 +1,82 @@
+"""The summary's chart: people who came (bars) and % happier leaving (line), week by week, as PNG bytes.
+
+Uses matplotlib's object API on the Agg canvas (no pyplot, no global state, safe in any thread).
+Bars carry their numbers and the line has markers, so nothing depends on telling colours apart.
+Small cells are hidden as in the forwardable text: a bar under 5 is not drawn but labelled "<5", and a
+week whose happier share is suppressed has no point.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.reports.summary import SUPPRESS_BELOW, Ratio
+from storage.snapshot import WeekTally
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True, slots=True)
+class ChartWords:
+    title: str
+    attended: str  # legend: people who came
+    happier: str  # legend: % happier leaving
+    week: str  # x axis
+    people: str  # left y axis
+    percent: str  # right y axis
+    hidden: str  # what a hidden small bar shows ("<5")
+    empty: str  # shown when there is nothing to plot
+
+
+def attendance_chart(weeks: Sequence[WeekTally], words: ChartWords, *, forwardable: bool = True) -> bytes:
+    # matplotlib (with numpy) is imported on first use: it would otherwise add about 60 MB to every running
+    # bot, which draws a chart once a week (docs/benchmarks.md, memory).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    figure = Figure(figsize=(8, 4.5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.set_title(words.title, fontsize=12)
+    if not weeks:
+        axes.text(0.5, 0.5, words.empty, ha="center", va="center", transform=axes.transAxes)
+        axes.set_axis_off()
+        return _png(figure)
+    xs = [week.week for week in weeks]
+    shown = [0 if forwardable and 0 < w.attended < SUPPRESS_BELOW else w.attended for w in weeks]
+    bars = axes.bar(xs, shown, color="#7aa6d8", edgecolor="#1f3b5c", hatch="//", label=words.attended)
+    for bar, week, height in zip(bars, weeks, shown, strict=True):
+        label = words.hidden if height == 0 and week.attended else str(week.attended)
+        axes.annotate(label, (bar.get_x() + bar.get_width() / 2, height), ha="center", va="bottom",
+                      xytext=(0, 2), textcoords="offset points", fontsize=9)
+    axes.set_xlabel(words.week)
+    axes.set_ylabel(words.people)
+    axes.set_xticks(xs)
+    # Bars use the lower part of the plot and the happier line (mostly high) the upper part, so they rarely cross.
+    axes.set_ylim(0, max([*shown, 1]) * 1.8)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    line = axes.twinx()
+    points = [(w.week, Ratio(w.happier, w.answers)) for w in weeks if w.answers]
+    if forwardable:
+        points = [(x, ratio) for x, ratio in points if not ratio.suppressed()]
+    line.plot([x for x, _ in points], [ratio.percent for _, ratio in points], color="#b5501c", marker="o",
+              linewidth=2, label=words.happier)
+    line.set_ylim(0, 105)
+    line.set_ylabel(words.percent)
+    handles = [bars, *line.get_lines()]
+    figure.legend(handles, [words.attended, words.happier], loc="lower center", ncol=2, fontsize=9, frameon=False)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
+    return _png(figure)
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

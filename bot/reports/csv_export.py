@@ -1,0 +1,82 @@
+"""CSV files of a hub over a period, for /export and the funder report: sessions, attendance, answers.
+
+UTF-8 with a byte-order mark, so Excel opens them with the right characters. Nobody is named: people are
+`m<id>` (member) or `c<id>` (companion) codes; walk-ins and anonymised answers have no code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.messages.i18n import format_clock
+from storage.presence import Window
+from storage.snapshot import HeldSessionTally
+
+if TYPE_CHECKING:
+    from bot.config import HubSettings
+    from storage import Store
+
+SESSION_COLUMNS = (
+    "session_id", "date", "start", "kind", "title", "term", "status", "attendance_from", "said_yes",
+    "yes_people", "said_maybe", "said_no", "came", "walk_ins", "new", "returning", "no_shows", "checkins_asked",
+    "checkins_answered", "happier", "same", "less_happy", "could_not_come", "connected_yes", "connected_a_little",
+    "connected_not_really", "answered_on_behalf",
+)
+ATTENDANCE_COLUMNS = ("session_id", "date", "person", "type", "age_band", "source")
+ANSWER_COLUMNS = ("session_id", "date", "person", "feeling", "connected", "could_not_come", "answered_as")
+FILES = ("sessions.csv", "attendance.csv", "answers.csv")
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+async def export_files(store: Store, hub: HubSettings, window: Window) -> dict[str, bytes]:
+    """{file name: CSV bytes} for the hub's sessions starting in the window (and begun by its `now`)."""
+    async with store.attendance_snapshot(window) as snapshot:
+        held = {t.session_id: t for t in await snapshot.session_tallies(window)}
+        attendance = await snapshot.attendance_rows(window)
+    return {
+        "sessions.csv": await _sessions_csv(store, hub, window, held),
+        "attendance.csv": csv_bytes(ATTENDANCE_COLUMNS, (
+            (r.session_id, r.local_date.isoformat(), r.person, r.what, r.age_band, r.source) for r in attendance
+        )),
+        "answers.csv": csv_bytes(ANSWER_COLUMNS, (
+            (r.session_id, r.local_date.isoformat(), r.person, r.feeling, r.connected, int(r.could_not_come),
+             r.answered_as)
+            for r in await store.answer_rows(window)
+        )),
+    }
+
+
+async def _sessions_csv(store: Store, hub: HubSettings, window: Window, held: dict[int, HeldSessionTally]) -> bytes:
+    checkins = {c.session_id: c for c in await store.checkin_tallies(window)}
+    rows = []
+    for session in await store.sessions_of_hub(hub.id, window.start, window.end):
+        if session.starts_at > window.now:
+            continue
+        base: list[object] = [session.id, session.local_date.isoformat(), _clock(session.starts_at, hub),
+                              session.kind, session.title, session.term or ""]
+        tally, answers = held.get(session.id), checkins.get(session.id)
+        if tally is None or answers is None:
+            rows.append([*base, "cancelled", *[""] * (len(SESSION_COLUMNS) - len(base) - 1)])
+            continue
+        rows.append([
+            *base, "held", "register" if tally.register_taken else "inferred", tally.yes, tally.yes_people,
+            tally.maybe, tally.no, tally.attended, tally.walk_ins, tally.new, tally.returning, tally.no_shows,
+            answers.asked, answers.responses, answers.happier, answers.same, answers.less_happy, answers.absent,
+            answers.connected_yes, answers.connected_little, answers.connected_not, answers.on_behalf,
+        ])
+    return csv_bytes(SESSION_COLUMNS, rows)
+
+
+def _clock(moment: datetime, hub: HubSettings) -> str:
+    return format_clock(moment, hub.tz, "en")

@@ -1,0 +1,249 @@
+"""The funder report: a hub's sessions, reach, headline figures and term measures over a period, as Markdown.
+
+Written with the CSV files and the chart into one folder (`imm-bot report`). It is meant to be forwarded, so
+every count of people from 1 to 4 shows as "<5" and percentages built on such counts are not shown.
+Term measures use matched start/end pairs only; answers a carer gave on someone's behalf are shown apart and
+left out of the ONS4 figures.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from babel.dates import format_date
+
+from bot.config import HubSettings
+from bot.messages.catalog import Catalog
+from bot.reports.charts import ChartWords, attendance_chart
+from bot.reports.csv_export import export_files
+from bot.reports.summary import SUPPRESS_BELOW, CheckinTotals, Ratio, Render, return_measures, total_checkins
+from bot.reports.weekly_summary import Period
+from storage.exports import PairTally
+from storage.presence import CHILD_BANDS
+from storage.reports import AlertTally
+from storage.snapshot import HeldSessionTally, ReachTally, ReturnTally, WeekTally
+
+if TYPE_CHECKING:
+    from storage import Store
+
+BANDS = ("under_5", "age_5_11", "age_12_15", "age_16_17", "adult", "older")
+KINDS = ("weekly", "sharing", "celebration", "event")
+ONS4 = "ons4"
+SUMMED_SCALES = ("ucla_1_3",)
+LONELINESS_TOTAL = "total:ucla_1_3"
+# Items where a lower answer is the better one (see bot/questions/*.toml); every other item: higher is better.
+ITEM_ORDER = ("ons_life_satisfaction", "ons_worthwhile", "ons_happiness", "ons_anxiety", "loneliness_direct",
+              "ucla_lack_companionship", "ucla_left_out", "ucla_isolated", LONELINESS_TOTAL)
+LOWER_IS_BETTER = frozenset({"ons_anxiety", "loneliness_direct", "ucla_lack_companionship", "ucla_left_out",
+                             "ucla_isolated", LONELINESS_TOTAL})
+
+
+@dataclass(frozen=True)
+class ReportFigures:
+    hub: HubSettings
+    period: Period
+    today: date
+    sessions: list[HeldSessionTally]
+    cancelled: int
+    checkins: CheckinTotals
+    returns: ReturnTally
+    weeks: list[WeekTally]
+    reach: ReachTally
+    pairs: list[PairTally]
+    alerts: AlertTally
+
+
+async def gather_report(store: Store, hub: HubSettings, period: Period, now: datetime) -> ReportFigures:
+    window = period.window(hub, now)
+    all_sessions = await store.sessions_of_hub(hub.id, window.start, window.end)
+    async with store.attendance_snapshot(window) as snapshot:
+        sessions = await snapshot.session_tallies(window)
+        returns = await snapshot.return_tally(window)
+        weeks = await snapshot.week_tallies(window)
+        reach = await snapshot.reach_tally(window)
+    return ReportFigures(
+        hub=hub, period=period, today=now.astimezone(hub.tz).date(), sessions=sessions,
+        cancelled=sum(1 for s in all_sessions if s.cancelled and s.starts_at <= now),
+        checkins=total_checkins(await store.checkin_tallies(window)), returns=returns, weeks=weeks, reach=reach,
+        pairs=await store.measure_pairs(hub.id, await store.terms_in(window), SUMMED_SCALES),
+        alerts=await store.alert_tally(hub.id, window.start, window.end),
+    )
+
+
+def render_report(f: ReportFigures, texts: Catalog) -> str:
+    r = Render(texts, "en", forwardable=True)
+    first, last = _day(f.period.first), _day(f.period.last)
+    lines = [r.t("report.title", hub=f.hub.name, first=first, last=last), "",
+             r.t("report.prepared", today=_day(f.today)), ""]
+    for section in (_sessions, _reach, _feelings, _returns, _measures, _alerts, _city, _files):
+        lines += [*section(f, r), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _sessions(f: ReportFigures, r: Render) -> list[str]:
+    kinds = Counter(s.kind for s in f.sessions)
+    listed = ", ".join(r.t(f"report.kind_{kind}", count=kinds[kind]) for kind in KINDS if kinds[kind])
+    return [r.t("report.sessions_heading"), r.t("report.sessions_held", count=len(f.sessions), kinds=listed or "0"),
+            r.t("report.sessions_cancelled", count=f.cancelled)]
+
+
+def _reach(f: ReportFigures, r: Render) -> list[str]:
+    reach = f.reach
+    people = reach.direct_people + reach.indirect_people
+    visits = reach.direct_visits + reach.indirect_visits
+    lines = [r.t("report.reach_heading"),
+             r.t("report.reach_total", total=r.count(people + visits), people=r.count(people), visits=r.count(visits)),
+             r.t("report.reach_direct", count=r.count(reach.direct_people + reach.direct_visits)),
+             r.t("report.reach_indirect", count=r.count(reach.indirect_people + reach.indirect_visits)),
+             r.t("report.reach_new", new=r.count(reach.new), returning=r.count(reach.returning),
+                 first=_day(f.period.first)),
+             "", r.t("report.band_table"), r.t("report.band_rule")]
+    by_band: Counter[str] = Counter()
+    for row in reach.by_band:
+        key = "members" if row.what == "member" else (row.band if row.band in BANDS else "unknown")
+        by_band[key] += row.people + row.visits
+    # Children add up to their total, adults to theirs: each group is suppressed as a group.
+    adult_bands = ("members", "adult", "older")
+    marks = dict(zip(CHILD_BANDS, r.counts([by_band[band] for band in CHILD_BANDS]), strict=True))
+    marks.update(zip(adult_bands, r.counts([by_band[band] for band in adult_bands]), strict=True))
+    for band in BANDS:
+        lines.append(r.t("report.band_row", band=r.t(f"age_band.{band}"), count=marks[band]))
+    # ... and children, adults and "age not given" add up to the people reached.
+    children = sum(by_band[band] for band in CHILD_BANDS)
+    adults = sum(by_band[band] for band in adult_bands)
+    kids, grown, unknown = r.counts([children, adults, by_band["unknown"]])
+    for label, count in (("band_members", marks["members"]), ("band_unknown", unknown),
+                         ("band_children", kids), ("band_adults", grown)):
+        lines.append(r.t("report.band_row", band=r.t(f"report.{label}"), count=count))
+    return [*lines, "", r.t("report.reach_note")]
+
+
+def _feelings(f: ReportFigures, r: Render) -> list[str]:
+    c = f.checkins
+    return [r.t("report.feel_heading"),
+            r.t("report.feel_response", ratio=r.ratio(c.response_rate, "ratio_asked")),
+            r.t("report.feel_happier", ratio=r.ratio(c.happier_leaving, "ratio_answers")),
+            r.t("report.feel_connected", ratio=r.ratio(c.more_connected, "ratio_answers")),
+            r.t("report.feel_on_behalf", count=r.count(c.on_behalf)),
+            "", r.t("report.feel_caveat")]
+
+
+def _returns(f: ReportFigures, r: Render) -> list[str]:
+    back = return_measures(f.returns)
+    return [r.t("report.return_heading"),
+            r.t("report.return_next_week", ratio=r.ratio(back.next_week)),
+            r.t("report.return_starters", week=back.last_week, ratio=r.ratio(back.starters_back)),
+            r.t("report.return_regulars", need=back.need, span=back.span,
+                ratio=r.ratio(back.regulars, "ratio_people")),
+            "", r.t("report.return_note")]
+
+
+def _measures(f: ReportFigures, r: Render) -> list[str]:
+    lines = [r.t("report.measures_heading"), r.t("report.measures_intro"), ""]
+    ordered = sorted(f.pairs, key=_item_order)
+    own = [p for p in ordered if not p.proxy]
+    proxy = [p for p in ordered if p.proxy]
+    if not f.pairs:
+        return [*lines, r.t("report.measures_none")]
+    lines += _pair_table(own, r)
+    total = next((p for p in own if p.item == LONELINESS_TOTAL), None)
+    if total is not None:
+        lines += ["", r.t("report.measures_connected", ratio=r.ratio(Ratio(total.went_down, total.pairs),
+                                                                      "ratio_people"))]
+    if proxy:
+        lines += ["", r.t("report.measures_proxy_heading"), r.t("report.measures_proxy_note"), ""]
+        lines += _pair_table(proxy, r, with_figures=lambda p: p.question_set != ONS4)
+    return [*lines, "", r.t("report.measures_ons_source")]
+
+
+def _item_order(pair: PairTally) -> tuple[int, int, str]:
+    """ONS4 first, then the other sets; items in the order they are asked, a set's total after its items."""
+    known = ITEM_ORDER.index(pair.item) if pair.item in ITEM_ORDER else len(ITEM_ORDER)
+    return (pair.question_set != ONS4, known, pair.item)
+
+
+def _pair_table(pairs: list[PairTally], r: Render,
+                with_figures: Callable[[PairTally], bool] = lambda _: True) -> list[str]:
+    """One row per item: pairs, averages at start and end, and how many were better, the same or worse."""
+    rows = [r.t("report.measures_table"), r.t("report.measures_rule")]
+    none = r.t("report.no_value")
+    for p in pairs:
+        lower = p.item in LOWER_IS_BETTER
+        better, worse = (p.went_down, p.went_up) if lower else (p.went_up, p.went_down)
+        shown = p.pairs >= SUPPRESS_BELOW and with_figures(p)
+        key = f"report.item_{p.item.replace(':', '_')}"
+        question = r.t(key) if key in r.texts.catalogs["en"] else p.item
+        rows.append(r.t(
+            "report.measures_row", question=question, pairs=r.count(p.pairs),
+            start=f"{p.sum_start / p.pairs:.1f}" if shown else none,
+            end=f"{p.sum_end / p.pairs:.1f}" if shown else none,
+            **dict(zip(("better", "same", "worse"), _shares(r, [better, p.unchanged, worse], p.pairs) if shown
+                       else [none] * 3, strict=True)),
+        ))
+    return rows
+
+
+def _shares(r: Render, counts: list[int], whole: int) -> list[str]:
+    """"5 (83%)" each, or the hidden mark for a small count (and for the one that would give it away)."""
+    marks = r.counts(counts)
+    return [mark if mark != str(count) else r.t("report.count_percent", count=count,
+                                                 percent=Ratio(count, whole).percent)
+            for mark, count in zip(marks, counts, strict=True)]
+
+
+def _alerts(f: ReportFigures, r: Render) -> list[str]:
+    return [r.t("report.alerts_heading"),
+            r.t("report.alerts_line", raised=r.count(f.alerts.raised), acknowledged=r.count(f.alerts.acknowledged))]
+
+
+def _city(f: ReportFigures, r: Render) -> list[str]:
+    if not f.hub.city_of_london:
+        return []
+    reach = f.reach
+    total = reach.direct_people + reach.indirect_people + reach.direct_visits + reach.indirect_visits
+    return [r.t("report.city_heading"), r.t("report.city_line", total=r.count(total)), r.t("report.city_note")]
+
+
+def _files(f: ReportFigures, r: Render) -> list[str]:
+    return [r.t("report.files_heading"), r.t("report.files_line"), r.t("report.files_privacy"),
+            r.t("report.files_chart")]
+
+
+def _day(day: date) -> str:
+    return format_date(day, "d MMMM y", locale="en")
+
+
+def report_chart(f: ReportFigures, texts: Catalog) -> bytes:
+    def t(key: str, **values: object) -> str:
+        return texts.get(f"summary.{key}", "en", **values)
+
+    period = f"{_day(f.period.first)} – {_day(f.period.last)}"
+    words = ChartWords(t("chart_title", hub=f.hub.name, period=period), t("chart_attended"), t("chart_happier"),
+                       t("chart_week"), t("chart_people"), t("chart_percent"), t("small"), t("chart_empty"))
+    return attendance_chart(f.weeks, words, forwardable=True)
+
+
+async def report_files(store: Store, hub: HubSettings, period: Period, now: datetime,
+                       texts: Catalog) -> dict[str, bytes]:
+    """{file name: content}: report.md, the three CSV files and chart.png."""
+    figures = await gather_report(store, hub, period, now)
+    files: dict[str, bytes] = {"report.md": render_report(figures, texts).encode("utf-8")}
+    files.update(await export_files(store, hub, period.window(hub, now)))
+    files["chart.png"] = report_chart(figures, texts)
+    return files
+
+
+def write_files(out: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write the files into `out` (created if needed); returns their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in files.items():
+        path = out / name
+        path.write_bytes(content)
+        written.append(path)
+    return written

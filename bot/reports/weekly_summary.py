@@ -1,0 +1,204 @@
+"""The weekly summary job: which week, gathering its figures, and the ledger rows that carry it.
+
+Each hub's coordinators get last week's summary at the hub's `weekly_summary` weekday and time (hub-local).
+The planner adds, per hub, coordinator and ISO week, a fixed set of ledger rows (the forwardable text, the
+private text, a spare for each should either need splitting, and the chart), so a restart or downtime neither
+repeats nor loses one: the dedupe keys make planning idempotent, and a summary missed while the bot was down
+is sent when it comes back, unless it is more than EXPIRES old. Rows are rendered at send time; a spare that
+is not needed renders to nothing and is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application
+
+from bot.config import WEEKDAYS, HubSettings
+from bot.delivery.dispatcher import Outgoing, Planner, Renderer
+from bot.domain.calendar import local_instant
+from bot.reports.charts import ChartWords, attendance_chart
+from bot.reports.summary import WeekFigures, summary_messages
+from bot.services import services
+from storage.delivery import Delivery, NewDelivery
+from storage.presence import Window
+
+if TYPE_CHECKING:
+    from bot.messages.catalog import Catalog
+    from bot.services import Services
+    from storage import Store
+
+log = logging.getLogger(__name__)
+
+KIND = "weekly_summary"
+EXPIRES = timedelta(days=3)
+TEXT_PARTS = 4  # forwardable and private, each with room to split once
+CHART_PART = "chart"
+FOLLOW_UP_WEEKS = 10
+REUSE_FOR = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Local days first..last (inclusive) of one hub."""
+
+    first: date
+    last: date
+
+    def window(self, hub: HubSettings, now: datetime) -> Window:
+        return Window(hub.id, local_instant(self.first, time(0), hub),
+                      local_instant(self.last + timedelta(days=1), time(0), hub), now,
+                      self.first - timedelta(days=self.first.weekday()))
+
+
+def latest_due(hub: HubSettings, now: datetime) -> datetime:
+    """The most recent moment (at or before now) this hub's weekly summary was due."""
+    local_today = now.astimezone(hub.tz).date()
+    target = WEEKDAYS.index(hub.weekly_summary.weekday)
+    day = local_today - timedelta(days=(local_today.weekday() - target) % 7)
+    due = local_instant(day, hub.weekly_summary.at, hub)
+    return due if due <= now else local_instant(day - timedelta(days=7), hub.weekly_summary.at, hub)
+
+
+def week_before(due_day: date) -> Period:
+    """The seven days before the summary's day: Monday to Sunday for the default Monday summary."""
+    return Period(due_day - timedelta(days=7), due_day - timedelta(days=1))
+
+
+def week_so_far(hub: HubSettings, now: datetime) -> Period:
+    """From the start of the summary week (the summary weekday) to today, in the hub's time zone."""
+    today = now.astimezone(hub.tz).date()
+    target = WEEKDAYS.index(hub.weekly_summary.weekday)
+    return Period(today - timedelta(days=(today.weekday() - target) % 7), today)
+
+
+def term_period(hub: HubSettings, last: date) -> tuple[str, Period] | None:
+    """The term that last started on or before `last`, cut at `last`; None for a hub without terms."""
+    started = [term for term in hub.terms if term.start <= last]
+    if not started:
+        return None
+    term = max(started, key=lambda t: t.start)
+    return term.name, Period(term.start, min(term.end, last))
+
+
+async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, *, so_far: bool) -> WeekFigures:
+    """Every count the summary shows: who came worked out once for the whole span, then GROUP BY queries."""
+    week = period.window(hub, now)
+    term = term_period(hub, period.last)
+    term_window = term[1].window(hub, now) if term else None
+    follow = Period(period.last - timedelta(weeks=FOLLOW_UP_WEEKS) + timedelta(days=1), period.last).window(hub, now)
+    first = min(w.start for w in (week, term_window, follow) if w is not None)
+    span = Window(hub.id, first, week.end, now, week.anchor)
+    checkins = await store.checkin_tallies(span)
+    async with store.attendance_snapshot(span) as snapshot:
+        sessions = await snapshot.session_tallies(week)
+        term_weeks = await snapshot.week_tallies(term_window) if term_window else []
+        returns = await snapshot.return_tally(term_window) if term_window else None
+        follow_ups = await snapshot.follow_ups(follow)
+    return WeekFigures(
+        hub_name=hub.name,
+        timezone=hub.timezone,
+        first_day=period.first,
+        last_day=period.last,
+        so_far=so_far,
+        sessions=sessions,
+        checkins=[c for c in checkins if week.start <= c.starts_at < week.end],
+        term_name=term[0] if term else None,
+        term_weeks=term_weeks,
+        term_checkins=[c for c in checkins if term_window and term_window.start <= c.starts_at < term_window.end],
+        returns=returns,
+        follow_ups=follow_ups,
+        upcoming=await store.upcoming_tallies(hub.id, now, now + timedelta(days=7)),
+        alerts=await store.alert_tally(hub.id, week.start, week.end),
+    )
+
+
+def chart_png(figures: WeekFigures, texts: Catalog, lang: str = "en") -> bytes:
+    def t(key: str, **values: Any) -> str:
+        return texts.get(f"summary.{key}", lang, **values)
+
+    words = ChartWords(
+        title=t("chart_title", hub=figures.hub_name, period=figures.term_name or ""),
+        attended=t("chart_attended"), happier=t("chart_happier"), week=t("chart_week"), people=t("chart_people"),
+        percent=t("chart_percent"), hidden=t("small"), empty=t("chart_empty"),
+    )
+    return attendance_chart(figures.term_weeks, words, forwardable=True)
+
+
+def planner() -> Planner:
+    """Plans each coordinator's summary once per hub and week; remembers what it planned to spare the database."""
+    planned: set[str] = set()
+
+    async def plan(now: datetime, svc: Services) -> int:
+        rows: list[NewDelivery] = []
+        for hub in svc.settings.hubs:
+            if not hub.weekly_summary.enabled:
+                continue
+            due = latest_due(hub, now)
+            if now - due >= EXPIRES:
+                continue
+            due_day = due.astimezone(hub.tz).date()
+            iso = due_day.isocalendar()
+            period = week_before(due_day)
+            for coordinator in hub.coordinators:
+                key = f"{KIND}:{hub.id}:{coordinator}:{iso.year}-W{iso.week:02d}"
+                if key in planned:
+                    continue
+                planned.add(key)
+                payload = {"first": period.first.isoformat(), "last": period.last.isoformat()}
+                parts: list[int | str] = [*range(TEXT_PARTS), CHART_PART]
+                rows += [
+                    NewDelivery(kind=KIND, dedupe_key=key if part == 0 else f"{key}:{part}", chat_id=coordinator,
+                                due_at=due, hub_id=hub.id, expires_at=due + EXPIRES, payload={**payload, "part": part})
+                    for part in parts
+                ]
+        return await svc.store.enqueue_deliveries(rows, now) if rows else 0
+
+    return plan
+
+
+def renderer() -> Renderer:
+    """Renders one piece of a coordinator's summary at send time.
+
+    The pieces of one summary go out seconds apart, so the figures are worked out once and reused for a
+    minute rather than once per piece and coordinator.
+    """
+    recent: dict[tuple[str, str, str], tuple[datetime, WeekFigures]] = {}
+
+    async def render(delivery: Delivery, svc: Services) -> Outgoing | None:
+        hub = svc.hub(delivery.hub_id or "")
+        if hub is None or delivery.chat_id not in hub.coordinators:
+            return None  # no longer this hub's coordinator: skipped
+        payload, now = delivery.payload, svc.clock.now()
+        key = (hub.id, payload["first"], payload["last"])
+        cached = recent.get(key)
+        if cached is None or not timedelta(0) <= now - cached[0] < REUSE_FOR:
+            period = Period(date.fromisoformat(payload["first"]), date.fromisoformat(payload["last"]))
+            recent.clear()
+            recent[key] = (now, await gather(svc.store, hub, period, now, so_far=False))
+        return summary_piece(recent[key][1], payload.get("part", 0), svc.texts, hub.name)
+
+    return render
+
+
+def summary_piece(figures: WeekFigures, part: int | str, texts: Catalog, hub_name: str) -> Outgoing | None:
+    """Piece `part` of the summary: a text message, the chart, or None when the summary has no such piece."""
+    if part == CHART_PART:  # a hub without terms has no weeks to chart
+        if not figures.term_weeks:
+            return None
+        return Outgoing(text=texts.get("summary.chart_caption", "en", hub=hub_name), photo=chart_png(figures, texts))
+    if not isinstance(part, int):
+        return None
+    messages = summary_messages(figures, texts)
+    if len(messages) > TEXT_PARTS and part == TEXT_PARTS - 1:
+        log.warning("a summary of %s has %d messages; the last ones are cut", hub_name, len(messages))
+    return Outgoing(text=messages[part]) if part < len(messages) else None
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    svc = services(application)
+    svc.dispatcher.register_planner(KIND, planner())
+    svc.dispatcher.register_renderer(KIND, renderer())

@@ -1,0 +1,251 @@
+"""`imm-bot demo`: a week at a hub in under a minute, with no token and nothing set up.
+
+The real application (build_application + running) polls a LocalBotApi in this process, with a
+temporary database and a ManualClock. Simulated people join from the invite link, get reminders,
+answer them, come to Tuesday's session and check in afterwards; one asks for someone to talk to and
+the safeguarding lead acknowledges; the coordinator takes the register, gets Monday's summary and
+exports the CSV files. Everything they see and tap is printed as it happens; the chart, the CSV
+files and the whole conversation are written to an output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.app import build_application
+from bot.cli import command
+from bot.config import Settings
+from bot.domain.clock import ManualClock
+from bot.runtime import dispatch_now, running
+from bot.simulator import demo_setup
+from bot.simulator.demo_setup import COORDINATOR, FAMILIES, LEAD, Person
+from bot.simulator.localapi import LocalBotApi, SimulatedUser
+from bot.simulator.transcript import Transcript
+
+DEFAULT_OUT = Path("demo-output")
+TIMEOUT = 10.0
+# How long a chat stays silent before the bot counts as done answering: the local server answers in
+# about a millisecond, so a short pause keeps the week under a minute on a slow machine too.
+QUIET = 0.03
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"folder for the chart, the CSV files and the conversation (default: {DEFAULT_OUT})")
+
+
+@command("demo", "play a week at a demo hub on a pretend Telegram: no token or configuration needed", _arguments)
+def demo(args: argparse.Namespace, settings: Settings) -> int:
+    if not getattr(args, "verbose", False):
+        logging.getLogger().setLevel(logging.WARNING)  # the bot's log would bury the conversation
+    out = getattr(args, "out", None) or DEFAULT_OUT
+    return asyncio.run(run_demo(out, _print))
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+class Stage:
+    """The running bot, the people, the clock, and the transcript the audience reads."""
+
+    def __init__(self, api: LocalBotApi, application: Any, clock: ManualClock, write: Callable[[str], None]) -> None:
+        self.api, self.application, self.clock, self.write = api, application, clock, write
+        self.transcript = Transcript(api, write, demo_setup.name_of)
+        self.people: dict[int, SimulatedUser] = {}
+        self._quiet = False
+
+    def user(self, person: Person) -> SimulatedUser:
+        if person.user_id not in self.people:
+            user = self.api.user(person.user_id, person.name, person.language_code)
+            user.quiet = QUIET
+            self.people[person.user_id] = user
+        return self.people[person.user_id]
+
+    def scene(self, title: str) -> None:
+        self.write(f"\n── {demo_setup.local(self.clock.now())} · {title} ──")
+
+    async def says(self, person: Person, text: str) -> None:
+        if not self._quiet:
+            self.write(f"{person.name}: {text}")
+        await self.user(person).send(text, timeout=TIMEOUT)
+        await self._settle()
+
+    async def taps(self, person: Person, *labels: str, replies: bool = True) -> None:
+        """Tap buttons in turn; with replies=False only the taps are written (the replies were shown before)."""
+        if not self._quiet and not replies:
+            self.write(f"{person.name} taps " + ", then ".join(f"[{label}]" for label in labels))
+        for label in labels:
+            if not self._quiet and replies:
+                self.write(f"{person.name} taps [{label}]")
+            await self.user(person).tap(label, timeout=TIMEOUT)
+            await self._settle(show=replies)
+
+    @asynccontextmanager
+    async def quietly(self) -> AsyncIterator[None]:
+        """The same real conversation, not printed (the audience has seen it once)."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+
+    async def _settle(self, *, show: bool = True) -> None:
+        await self.api.wait_quiet(None, QUIET, timeout=TIMEOUT)  # replies to others' chats, too
+        await dispatch_now(self.application)  # and what the tap queued (an alert): sent before we go on
+        if self._quiet or not show:
+            self.transcript.skip()
+        else:
+            self.transcript.flush()
+
+    async def until(self, moment: datetime, *, in_brief: tuple[Person, ...] = (COORDINATOR,)) -> None:
+        """Let time pass to `moment` in ten-minute steps, the dispatcher running at each, printing what goes out.
+
+        Messages to `in_brief` people show as one-line notes (the coordinator's summaries until the last one).
+        """
+        self.transcript.brief = {person.user_id for person in in_brief}
+        try:
+            for step in demo_setup.steps_until(self.clock.now(), moment):
+                self.clock.set(step)
+                await dispatch_now(self.application)
+                if self.api.calls[self.transcript.mark:]:
+                    await self.api.wait_quiet(None, QUIET, timeout=TIMEOUT)
+                    self.write(f"   [{demo_setup.local(step)}]")
+                    self.transcript.flush()
+        finally:
+            self.transcript.brief = set()
+
+
+def at(day: Any, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=demo_setup.LONDON)
+
+
+async def join(stage: Stage, person: Person) -> None:
+    """The whole joining conversation, from the invite link."""
+    await stage.says(person, f"/start {demo_setup.HUB_ID}")
+    for label in ("English", "Yes, 16 or older", "Yes, that is fine", "Yes, ask me",
+                  demo_setup.JOIN_ROLE_BUTTONS[person.role]):
+        await stage.taps(person, label)
+    for name, band, relationship in person.companions:
+        await stage.taps(person, "Add someone")
+        await stage.says(person, name)
+        await stage.taps(person, band)
+        await stage.taps(person, relationship)
+    await stage.taps(person, "That is everyone" if person.companions else "Just me")
+
+
+async def play_week(stage: Stage) -> int:
+    """The week, scene by scene; returns where in the API's calls Monday's summary begins."""
+    anna, grace, ben, olena, rose, kofi, priya, tom = FAMILIES
+    session_day, summary_day = demo_setup.SESSION_DAY, demo_setup.SUMMARY_DAY
+
+    stage.scene(f"Families tap the invite link t.me/imm_hub_bot?start={demo_setup.HUB_ID}")
+    await join(stage, anna)
+    await join(stage, grace)
+    async with stage.quietly():
+        for person in (ben, olena, rose, kofi, priya, tom):
+            await join(stage, person)
+    stage.write(f"(Ben, Olena, Rose, Kofi, Priya and Tom join the same way: {len(FAMILIES)} families in all.)")
+
+    stage.scene("Time passes: the reminder two days before")
+    await stage.until(at(session_day - timedelta(days=2), 10))
+    stage.scene("Families answer the reminder")
+    await stage.taps(anna, "Yes", "Who is coming?", "Leo", "Confirm")
+    await stage.taps(grace, "Yes")
+    await stage.taps(ben, "Maybe")
+    await stage.taps(kofi, "No")
+    for person in (olena, rose, priya, tom):
+        await stage.taps(person, "Yes", replies=False)
+
+    stage.scene("Time passes: the reminder on the morning of the session, to everyone who did not say No")
+    await stage.until(at(session_day, 9))
+    await stage.taps(ben, "Yes")
+
+    stage.scene("10:00 to 11:30: the session at St Mary's Church Hall")
+    await stage.until(at(session_day, 11, 35))
+    stage.write(f"(The session happens. {COORDINATOR.name}, the coordinator, takes the register.)")
+    await stage.says(COORDINATOR, "/register")
+    await stage.taps(COORDINATOR, "Tuesday 2 February", "Save")
+
+    stage.scene("Time passes: 15 minutes after the session, the check-in")
+    await stage.until(at(session_day, 11, 45))
+    stage.scene("Everyone who came answers with a tap or two")
+    await stage.taps(anna, "Happier", "A little")
+    await stage.taps(grace, "We answer together", "Happier", "Yes")
+    await stage.taps(ben, "About the same", "Yes", replies=False)
+    for person, connected in ((olena, "Yes"), (priya, "Yes"), (tom, "A little")):
+        await stage.taps(person, "Happier", connected, replies=False)
+    await stage.taps(rose, "Less happy", "I'd like someone to talk to")
+
+    stage.scene(f"{LEAD.name}, the safeguarding lead, calls Rose, then acknowledges the alert")
+    await stage.until(at(session_day, 12, 5))
+    await stage.taps(LEAD, "Acknowledge")
+
+    stage.scene("Time passes: Monday morning, the coordinator's weekly summary")
+    await stage.until(at(summary_day, 8, 55))
+    summary_starts = len(stage.api.calls)
+    await stage.until(at(summary_day, 9), in_brief=())
+    stage.scene(f"{COORDINATOR.name} downloads the CSV files")
+    await stage.says(COORDINATOR, "/export")
+    await stage.taps(COORDINATOR, "Last 4 weeks")
+    return summary_starts
+
+
+def save_attachments(api: LocalBotApi, chat_id: int, since: int, out: Path) -> list[Path]:
+    """The chart and the files the coordinator received since call `since`, as she would save them."""
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for call in api.calls[since:]:
+        if call.chat_id != chat_id or call.error_code is not None:
+            continue
+        media = call.params.get("photo", call.params.get("document"))
+        if isinstance(media, dict) and media.get("content"):
+            path = out / Path(str(media.get("filename") or "file")).name
+            path.write_bytes(media["content"])
+            written.append(path)
+    return sorted(set(written))
+
+
+async def run_demo(out: Path, write: Callable[[str], None]) -> int:
+    began = time.monotonic()
+    lines: list[str] = []
+
+    def record(line: str) -> None:
+        lines.append(line)
+        write(line)
+
+    record(f"imm-bot demo: a week at {demo_setup.HUB_NAME}, on a pretend Telegram running on this computer.")
+    record("Everything below is the real bot and its database; the people and the clock are simulated.")
+    async with AsyncExitStack() as stack:
+        api = await stack.enter_async_context(LocalBotApi())
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="imm-demo-")))
+        clock = ManualClock(demo_setup.START)
+        application = build_application(demo_setup.demo_settings(api, folder / "demo.sqlite3"), clock=clock)
+        await stack.enter_async_context(running(application, dispatcher=False, poll_timeout=1))
+        stage = Stage(api, application, clock, record)
+        stage.transcript.skip()
+        summary_starts = await play_week(stage)
+        files = save_attachments(api, COORDINATOR.user_id, summary_starts, out)
+    record(f"\nThe demo took {time.monotonic() - began:.0f} seconds. Written to {_shown(out)}:")
+    for path in [*files, out / "conversation.txt"]:
+        record(f"  {path.name}")
+    _write_text(out / "conversation.txt", "\n".join(lines) + "\n")
+    write("Next: `imm-bot chat` to talk to the bot yourself; README.md says how to run it for real.")
+    return 0
+
+
+def _shown(folder: Path) -> str:
+    return str(folder.resolve())
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")

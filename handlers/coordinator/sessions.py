@@ -1,0 +1,250 @@
+"""Coordinators' /sessions (who is coming) and /cancel (pick, optional reason, confirm, tell people).
+
+Only a hub's coordinators and the admins may use these; anyone else gets a polite refusal and nothing else.
+Every button carries a session id that is checked again against the tapping person's hubs, so a forged tap
+for another hub's session is refused. The reason and the confirmation wait in awaiting_input, so a restart
+half-way loses nothing, and confirming takes that state in one step, so a double tap cancels once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from telegram import CallbackQuery, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.delivery.dispatcher import Outgoing
+from bot.jobs.reminders import may_message
+from bot.messages.keyboards import keyboard
+from bot.messages.session_card import heading, short_when
+from bot.runtime import kick_dispatcher
+from bot.services import Services, services
+from handlers.common import reader_language
+from handlers.conversation import parse_callback, parse_int, register_text_input
+from handlers.coordinator.access import hubs_or_refuse
+from storage.delivery import Delivery
+from storage.rsvps import SessionTally
+from storage.sessions import Session
+
+COORDINATOR_COMMANDS = ("sessions", "cancel")
+PREFIX = "sx"
+NOTICE_KIND = "session_cancelled"
+REASON_INPUT = "sessions.cancel_reason"
+CONFIRM_INPUT = "sessions.cancel_confirm"
+MAX_REASON = 200
+SESSIONS_PER_HUB = 4
+CANCEL_CHOICES = 8
+NOTICE_LIFETIME = timedelta(hours=2)  # after the session's end a cancellation notice is no use
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(CommandHandler("sessions", sessions_command))
+    application.add_handler(CommandHandler("cancel", cancel_command))
+    application.add_handler(CallbackQueryHandler(on_cancel_button, pattern=rf"^{PREFIX}:"))
+    register_text_input(application, REASON_INPUT, on_reason)
+    register_text_input(application, CONFIRM_INPUT, on_text_while_confirming)
+    services(application).dispatcher.register_renderer(NOTICE_KIND, render_cancellation)
+
+
+async def _refuse(svc: Services, update: Update) -> None:
+    lang = await reader_language(svc, update)
+    if update.callback_query is not None:
+        await update.callback_query.answer(svc.texts.get("common.not_allowed", lang), show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(svc.texts.get("common.not_allowed", lang))
+
+
+async def sessions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """For each hub the person coordinates: the next sessions with answers, people and the waiting list."""
+    svc, message = services(context), update.effective_message
+    hubs = await hubs_or_refuse(svc, update)
+    if hubs is None or message is None:
+        return
+    lang = await reader_language(svc, update)
+    now = svc.clock.now()
+    for hub in hubs:
+        sessions = await svc.store.upcoming_sessions(hub.id, now, SESSIONS_PER_HUB)
+        if not sessions:
+            await message.reply_text(svc.texts.get("sessions_admin.none", lang, hub=hub.name))
+            continue
+        tallies = await svc.store.session_tallies([s.id for s in sessions])
+        blocks = [svc.texts.get("sessions_admin.title", lang, hub=hub.name)]
+        for session in sessions:
+            blocks.append(_session_block(svc, session, tallies[session.id], hub.capacity, lang))
+        await message.reply_text("\n\n".join(blocks))
+
+
+def _session_block(svc: Services, session: Session, tally: SessionTally, capacity: int | None, lang: str) -> str:
+    hub = svc.hub(session.hub_id)
+    assert hub is not None
+    t = svc.texts
+    lines = [short_when(session, hub, lang) + (f" · {session.title}" if session.title else "")]
+    if capacity is not None:
+        lines.append(t.get("sessions_admin.places", lang, taken=tally.yes.people, capacity=capacity))
+    lines.append(t.get("sessions_admin.yes", lang, people=tally.yes.people, adults=tally.yes.adults,
+                       children=tally.yes.children))
+    lines.append(t.get("sessions_admin.maybe_no", lang, maybe=tally.maybe.people, no=tally.no.members))
+    if tally.waiting:
+        names = ", ".join(t.get("sessions_admin.waiting_party", lang, name=p.first_name, people=p.people)
+                          for p in tally.waiting)
+        lines.append(t.get("sessions_admin.waiting", lang, names=names))
+    return "\n".join(lines)
+
+
+async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc, message = services(context), update.effective_message
+    hubs = await hubs_or_refuse(svc, update)
+    if hubs is None or message is None:
+        return
+    lang = await reader_language(svc, update)
+    now = svc.clock.now()
+    choices: list[Session] = []
+    for hub in hubs:
+        choices.extend(await svc.store.upcoming_sessions(hub.id, now, CANCEL_CHOICES))
+    choices = sorted(choices, key=lambda s: s.starts_at)[:CANCEL_CHOICES]
+    if not choices:
+        await message.reply_text(svc.texts.get("sessions_admin.cancel_none", lang))
+        return
+    rows = [[(_label(svc, s, lang, several=len(hubs) > 1), f"{PREFIX}:p:{s.id}")] for s in choices]
+    await message.reply_text(svc.texts.get("sessions_admin.cancel_pick", lang), reply_markup=keyboard(*rows))
+
+
+def _label(svc: Services, session: Session, lang: str, *, several: bool) -> str:
+    hub = svc.hub(session.hub_id)
+    assert hub is not None
+    when = short_when(session, hub, lang)
+    return f"{hub.name} · {when}" if several else when
+
+
+async def on_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    svc = services(context)
+    lang = await reader_language(svc, update)
+    parts = parse_callback(query.data, PREFIX, 2)
+    session_id = parse_int(parts[1]) if parts else None
+    session = await svc.store.session(session_id) if session_id else None
+    if parts is None or parts[0] not in _STEPS or session is None:
+        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        return
+    if not svc.coordinates(query.from_user.id, session.hub_id):
+        await _refuse(svc, update)
+        return
+    if not session.open_at(svc.clock.now()) and parts[0] != "k":
+        await query.answer(svc.texts.get("sessions_admin.cancel_closed", lang), show_alert=True)
+        return
+    await _STEPS[parts[0]](svc, query, session, lang, context)
+
+
+async def _step_pick(svc: Services, query: CallbackQuery, session: Session, lang: str, _: Any) -> None:
+    await svc.store.expect_input(query.from_user.id, REASON_INPUT, {"session": session.id}, svc.clock.now())
+    await query.answer()
+    hub = svc.hub(session.hub_id)
+    assert hub is not None
+    text = svc.texts.get("sessions_admin.cancel_reason", lang, hub=hub.name, when=short_when(session, hub, lang))
+    await query.edit_message_text(text, reply_markup=keyboard([
+        (svc.texts.get("sessions_admin.button_no_reason", lang), f"{PREFIX}:r:{session.id}"),
+        (svc.texts.get("sessions_admin.button_keep", lang), f"{PREFIX}:k:{session.id}"),
+    ]))
+
+
+async def _step_no_reason(svc: Services, query: CallbackQuery, session: Session, lang: str, _: Any) -> None:
+    awaited = await svc.store.awaited_input(query.from_user.id)
+    if awaited is None or awaited[0] != REASON_INPUT or awaited[1].get("session") != session.id:
+        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        return
+    await query.answer()
+    text, markup = await _confirmation(svc, query.from_user.id, session, "", lang)
+    await query.edit_message_text(text, reply_markup=markup)
+
+
+async def _step_confirm(svc: Services, query: CallbackQuery, session: Session, lang: str,
+                        context: ContextTypes.DEFAULT_TYPE) -> None:
+    pending = await svc.store.take_input(query.from_user.id, CONFIRM_INPUT)
+    if pending is None or pending.get("session") != session.id:
+        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        return
+    now = svc.clock.now()
+    told = await svc.store.cancel_session_telling(
+        session.id, str(pending.get("reason", "")), now, notice_kind=NOTICE_KIND,
+        expires_at=session.ends_at + NOTICE_LIFETIME,
+    )
+    if told is None:
+        await query.answer(svc.texts.get("sessions_admin.cancel_closed", lang), show_alert=True)
+        return
+    kick_dispatcher(context.application)
+    await query.answer()
+    hub = svc.hub(session.hub_id)
+    assert hub is not None
+    await query.edit_message_text(svc.texts.get(
+        "sessions_admin.cancel_done", lang, hub=hub.name, when=short_when(session, hub, lang), count=told
+    ))
+
+
+async def _step_keep(svc: Services, query: CallbackQuery, session: Session, lang: str, _: Any) -> None:
+    awaited = await svc.store.awaited_input(query.from_user.id)
+    if awaited is not None and awaited[0] in (REASON_INPUT, CONFIRM_INPUT):
+        await svc.store.clear_input(query.from_user.id)
+    await query.answer()
+    await query.edit_message_text(svc.texts.get("sessions_admin.cancel_kept", lang))
+
+
+_STEPS = {"p": _step_pick, "r": _step_no_reason, "y": _step_confirm, "k": _step_keep}
+
+
+async def _confirmation(svc: Services, user_id: int, session: Session, reason: str, lang: str) -> tuple[str, Any]:
+    """Remember the reason and ask for the final yes; says how many people will be told."""
+    await svc.store.expect_input(user_id, CONFIRM_INPUT, {"session": session.id, "reason": reason}, svc.clock.now())
+    tally = (await svc.store.session_tallies([session.id]))[session.id]
+    people = tally.yes.people + tally.maybe.people + tally.waiting_people
+    hub = svc.hub(session.hub_id)
+    assert hub is not None
+    text = svc.texts.get("sessions_admin.cancel_confirm", lang, hub=hub.name, when=short_when(session, hub, lang),
+                         reason=reason or svc.texts.get("sessions_admin.no_reason", lang), people=people)
+    return text, keyboard([
+        (svc.texts.get("sessions_admin.button_cancel_it", lang), f"{PREFIX}:y:{session.id}"),
+        (svc.texts.get("sessions_admin.button_keep", lang), f"{PREFIX}:k:{session.id}"),
+    ])
+
+
+async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
+    svc, message, user = services(context), update.effective_message, update.effective_user
+    if message is None or user is None or message.text is None:
+        return
+    lang = await reader_language(svc, update)
+    session = await svc.store.session(int(data.get("session", 0)))
+    if session is None or not svc.coordinates(user.id, session.hub_id) or not session.open_at(svc.clock.now()):
+        await svc.store.clear_input(user.id)
+        await message.reply_text(svc.texts.get("sessions_admin.cancel_closed", lang))
+        return
+    reason = " ".join(message.text.split())
+    if not reason or len(reason) > MAX_REASON:
+        await message.reply_text(svc.texts.get("sessions_admin.reason_too_long", lang, max=MAX_REASON))
+        return
+    text, markup = await _confirmation(svc, user.id, session, reason, lang)
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def on_text_while_confirming(update: Update, context: ContextTypes.DEFAULT_TYPE, _: dict[str, Any]) -> None:
+    svc, message = services(context), update.effective_message
+    if message is not None:
+        await message.reply_text(svc.texts.get("sessions_admin.tap_button", await reader_language(svc, update)))
+
+
+async def render_cancellation(delivery: Delivery, svc: Services) -> Outgoing | None:
+    """"Sorry, this session is cancelled", with the reason, in the member's language."""
+    if delivery.session_id is None or delivery.member_id is None:
+        return None
+    invitation = await svc.store.invitation(delivery.session_id, delivery.member_id)
+    if invitation is None or not invitation.session.cancelled or not may_message(invitation):
+        return None
+    hub = svc.hub(invitation.session.hub_id)
+    if hub is None:
+        return None
+    lang = invitation.member.language
+    lines = [svc.texts.get("rsvp.cancelled_notice", lang), "", heading(svc, invitation.session, hub, lang)]
+    if invitation.session.cancel_reason:
+        lines += ["", svc.texts.get("rsvp.cancelled_reason", lang, reason=invitation.session.cancel_reason)]
+    return Outgoing("\n".join(lines))
