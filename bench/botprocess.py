@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings, load_settings
 from bot.domain.consent import TEXT_VERSIONS
+from bot.domain.people import Member
 from bot.simulator.localapi import LocalBotApi
 from storage import Store
-from storage.members import Member
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,38 +1,91 @@
-"""build_application(settings): the one way the bot is assembled, for `run`, the demo and the tests."""
+"""build_application(settings): the one way the bot is assembled, for `run`, the demo and the tests.
+
+This is the composition root: the only module that knows every handler module, every planner and renderer of
+the dispatcher, and the order in which they are tried. Everything else receives what it needs.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.domain.clock import Clock, SystemClock
-from bot.jobs import reminders, retention, timetable
+from bot.domain.questionsets import load_question_sets
+from bot.jobs import checkins, measures, notices, reminders, retention, safeguarding, timetable, weekly_summary
 from bot.messages.catalog import Catalog
 from bot.services import SERVICES_KEY, Services, services
 from bot.transport.http import gather_updates_while_busy, lean_or_default_request
-from handlers import activity, checkin, common, join, measures, rights, rsvp, safeguarding
-from handlers.coordinator import announce
-from handlers.coordinator import attendance as attendance_register
-from handlers.coordinator import sessions as sessions_admin
-from handlers.coordinator import summary as coordinator_summary
+from handlers import activity, checkin, common, join, rights, rsvp
+from handlers import measures as measure_steps
+from handlers import safeguarding as talk_requests
+from handlers.coordinator import announce, attendance, sessions, summary
 from storage import Store
 
 log = logging.getLogger(__name__)
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
 GATHER_WHEN_BUSY = 2  # updates in hand from which getUpdates waits a moment, to bring several at once
 
-FEATURES = (activity, timetable, join, rights, retention, reminders, rsvp, sessions_admin, announce,
-            checkin, measures, safeguarding, attendance_register, coordinator_summary, common)
-"""Handler modules, in the order their handlers are tried; the fallbacks come after all of them."""
+# Order matters. PTB tries the groups in ascending order and, within a group, the handlers in the order they
+# were added; in each group only the first handler that matches runs. A TypeHandler that matches every update
+# must be alone in its group, or it would hide the features' handlers.
+HANDLERS: tuple[tuple[int, Callable[[AnyApp, int], None]], ...] = (
+    (-100, activity.register),           # log every update, by Telegram id only
+    (-2, rights.register_start),         # /start turns contact consent back on, before joining's /start
+    (-1, activity.register_reachable),   # someone who blocked the bot and writes again is reachable again
+    (0, join.register),
+    (0, rights.register),
+    (0, rsvp.register),
+    (0, sessions.register),
+    (0, announce.register),
+    (0, checkin.register),
+    (0, measure_steps.register),
+    (0, talk_requests.register),
+    (0, attendance.register),
+    (0, summary.register),
+    (0, common.register),
+    (0, common.register_fallbacks),      # last: only what no feature claimed
+)
+"""Every handler module, with its group, in the order its handlers are tried."""
+
+COMMAND_MODULES = (join, rights, rsvp, sessions, announce, measure_steps, attendance, summary, common)
+"""The modules whose COMMANDS (members) and COORDINATOR_COMMANDS Telegram lists, in this order."""
+
+# What the bot sends on its own: planners put what has become due into the ledger (in this order, every
+# dispatcher tick), renderers turn a ledger row of their kind into a message at send time.
+PLANNERS = (
+    ("timetable", timetable.planner),
+    ("retention", lambda: retention.plan_retention),
+    ("reminders", lambda: reminders.plan_reminders),
+    ("checkins", lambda: checkins.plan_checkins),
+    ("measures", lambda: measures.plan_measure_invites),
+    ("safeguarding", lambda: safeguarding.plan_alert_repeats),
+    ("weekly_summary", weekly_summary.planner),
+)
+RENDERERS = (
+    (reminders.KIND, lambda: reminders.render_reminder),
+    (notices.PLACE_KIND, lambda: notices.render_place),
+    (notices.NOTICE_KIND, lambda: notices.render_cancellation),
+    (notices.ANNOUNCEMENT_KIND, lambda: notices.render_announcement),
+    (checkins.KIND, lambda: checkins.render_checkin),
+    (measures.INVITE_KIND, lambda: measures.render_invite),
+    (safeguarding.ALERT_KIND, lambda: safeguarding.render_alert),
+    (safeguarding.ESCALATION_KIND, lambda: safeguarding.render_alert),
+    (weekly_summary.KIND, weekly_summary.renderer),
+)
+"""(name or kind, factory): a factory, since some keep a small cache of their own per application."""
+STARTUP = (timetable.sync_all_hubs, notices.settle_waitlists)
+"""Run once the database is open, before polling: store the timetable's sessions, move waiting lists up."""
 
 
 def build_application(settings: Settings, *, clock: Clock | None = None, token: str | None = None,
-                      rate_limiter: bool = True) -> Application[Any, Any, Any, Any, Any, Any]:
+                      rate_limiter: bool = True) -> AnyApp:
     """A ready Application with every handler, the error handler and the services in bot_data."""
     token = token or settings.telegram.token
     if not token:
@@ -63,29 +116,30 @@ def build_application(settings: Settings, *, clock: Clock | None = None, token: 
     if updates_request is not None:
         processor = application.update_processor
         gather_updates_while_busy(updates_request, lambda: processor.current_concurrent_updates >= GATHER_WHEN_BUSY)
-    application.bot_data[SERVICES_KEY] = Services(
+    svc = Services(
         settings=settings,
         store=Store(settings.storage.path),
         texts=Catalog.load(),
         clock=clock or SystemClock(),
         dispatcher=Dispatcher(per_second=tg.messages_per_second, in_flight=tg.bulk_sends_in_flight),
         application=application,
+        member_commands=tuple(name for module in COMMAND_MODULES for name in getattr(module, "COMMANDS", ())),
+        coordinator_commands=tuple(
+            name for module in COMMAND_MODULES for name in getattr(module, "COORDINATOR_COMMANDS", ())
+        ),
     )
-    application.add_handler(TypeHandler(Update, note_person_wrote), group=-1)
-    for feature in FEATURES:
-        feature.register(application)
-    common.register_fallbacks(application)
+    application.bot_data[SERVICES_KEY] = svc
+    # Read at assembly, so a broken or unreadable extra question set stops the bot with its name and reason.
+    application.bot_data[measures.SETS_KEY] = load_question_sets(settings.wellbeing)
+    for name, make_planner in PLANNERS:
+        svc.dispatcher.register_planner(name, make_planner())
+    for kind, make_renderer in RENDERERS:
+        svc.dispatcher.register_renderer(kind, make_renderer())
+    svc.startup_hooks.extend(STARTUP)
+    for group, register in HANDLERS:
+        register(application, group)
     application.add_error_handler(on_error)
     return application
-
-
-async def note_person_wrote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Someone who blocked the bot and writes again can be reached again."""
-    user = update.effective_user
-    if user is not None and not user.is_bot:
-        svc = services(context)
-        if await svc.store.mark_reachable(user.id, svc.clock.now()):
-            log.info("user %s is reachable again", user.id)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

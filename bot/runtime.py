@@ -59,21 +59,19 @@ def schedule_dispatcher(application: AnyApp, interval: float) -> None:
         name=DISPATCH_JOB,
         job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
+    services(application).dispatcher.wake_with(lambda: _kick(application))
 
 
-def kick_dispatcher(application: AnyApp) -> None:
-    """Run the dispatcher soon (after queuing something that should go out at once)."""
+def _kick(application: AnyApp) -> None:
+    """Run the dispatcher soon (Dispatcher.kick: after queuing something that should go out at once)."""
     if application.job_queue is not None and application.running:
         application.job_queue.run_once(_dispatch_tick, when=0.05, name=f"{DISPATCH_JOB}-kick")
 
 
 async def register_commands(application: AnyApp) -> None:
     """Tell Telegram our command list, in each language, and the extra ones for coordinators."""
-    from bot.app import FEATURES  # the features decide which commands exist
-
     svc = services(application)
-    member_commands = [name for feature in FEATURES for name in getattr(feature, "COMMANDS", ())]
-    coordinator_commands = [name for feature in FEATURES for name in getattr(feature, "COORDINATOR_COMMANDS", ())]
+    member_commands, coordinator_commands = list(svc.member_commands), list(svc.coordinator_commands)
 
     def listing(names: list[str], lang: str) -> list[BotCommand]:
         return [BotCommand(name, svc.texts.get(f"commands.{name}", lang)) for name in names]

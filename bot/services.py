@@ -11,9 +11,9 @@ from telegram.ext import Application, CallbackContext
 
 from bot.config import HubSettings, Settings
 from bot.domain.clock import Clock
+from bot.domain.people import Member
 from bot.messages.catalog import Catalog
 from storage import Store
-from storage.members import Member
 
 if TYPE_CHECKING:
     from bot.delivery.dispatcher import Dispatcher
@@ -30,6 +30,9 @@ class Services:
     dispatcher: Dispatcher
     application: Application[Any, Any, Any, Any, Any, Any] | None = None
     startup_hooks: list[Callable[[Services], Awaitable[None]]] = field(default_factory=list)
+    member_commands: tuple[str, ...] = ()
+    coordinator_commands: tuple[str, ...] = ()
+    """The commands Telegram lists to members, and the extra ones to coordinators (set by bot.app)."""
 
     @property
     def bot(self) -> Bot:

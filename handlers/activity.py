@@ -15,16 +15,29 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.services import services
+
 log = logging.getLogger(__name__)
 
-# Alone in a group of its own, first: PTB runs only the first matching handler of each group, so a
-# TypeHandler that matches every update must never share a group with a feature's handler.
-GROUP = -100
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(TypeHandler(Update, log_update), group=GROUP)
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    """Every update is logged; it must be alone in its group, since it matches every update."""
+    application.add_handler(TypeHandler(Update, log_update), group)
+
+
+def register_reachable(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    """Someone who blocked the bot and writes again can be reached again; alone in its group, like the log."""
+    application.add_handler(TypeHandler(Update, note_person_wrote), group)
+
+
+async def note_person_wrote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = update.effective_user
+    if user is not None and not user.is_bot:
+        svc = services(context)
+        if await svc.store.mark_reachable(user.id, svc.clock.now()):
+            log.info("user %s is reachable again", user.id)
 
 
 def describe(update: Update) -> str | None:

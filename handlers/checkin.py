@@ -14,21 +14,19 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from bot.domain import checkins as checkin_rules
 from bot.domain.consent import WELLBEING
+from bot.domain.people import Member
 from bot.jobs import checkins
 from bot.jobs.checkins import Context
 from bot.jobs.safeguarding import low_answer_reply
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
 from handlers.conversation import parse_callback, parse_int
-from storage.members import Member
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    svc = services(application)
-    svc.dispatcher.register_planner("checkins", checkins.plan_checkins)
-    svc.dispatcher.register_renderer(checkins.KIND, checkins.render_checkin)
-    application.add_handler(CallbackQueryHandler(on_checkin, pattern=rf"^{checkins.PREFIX}:"))
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    application.add_handler(CallbackQueryHandler(on_checkin, pattern=rf"^{checkins.PREFIX}:"), group)
 
 
 async def edit_message(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -122,7 +120,7 @@ async def _refuse_change(svc: Services, query: CallbackQuery, ctx: Context) -> N
 
 
 async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Context, step: str, value: str) -> None:
-    changes = checkins.changes_for(step, value)
+    changes = checkin_rules.changes_for(step, value)
     if changes is None:
         await refuse(query, svc, ctx.lang)
         return
@@ -132,21 +130,21 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
         await query.answer()
         return
     now = svc.clock.now()
-    if ctx.checkin is None and not checkins.open_for_first_answer(ctx.session.ends_at, now):
+    if ctx.checkin is None and not checkin_rules.open_for_first_answer(ctx.session.ends_at, now):
         await edit_message(query, checkins.closed_view(svc, ctx, "checkin.closed"))
         await refuse(query, svc, ctx.lang, "checkin.closed")
         return
     changeable_after = now - timedelta(hours=ctx.window_hours)
     outcome, stored = await svc.store.record_checkin_answer(
         session_id=ctx.session.id, hub_id=ctx.hub.id, member_id=member.id, changes=changes,
-        answered_as=checkins.answered_as(mode), changeable_after=changeable_after, now=now,
+        answered_as=checkin_rules.answered_as(mode), changeable_after=changeable_after, now=now,
     )
     if outcome == "closed":
         await _refuse_change(svc, query, Context(ctx.session, ctx.hub, ctx.lang, stored, ctx.window_hours))
         return
     after = Context(ctx.session, ctx.hub, ctx.lang, stored, ctx.window_hours)
-    await edit_message(query, *checkins.view(svc, checkins.view_after(stored, step, ctx.hub.ask_connected), after))
-    if checkins.became_low(ctx.checkin, stored):
+    await edit_message(query, *checkins.view(svc, checkin_rules.view_after(stored, step, ctx.hub.ask_connected), after))
+    if checkin_rules.became_low(ctx.checkin, stored):
         talk = (svc.texts.get("checkin.button_talk", ctx.lang), f"{checkins.TALK_PREFIX}:talk:s{ctx.session.id}")
         await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, ctx.lang), reply_markup=keyboard([talk]))
     await query.answer()

@@ -13,27 +13,23 @@ from bot.messages.keyboards import grid
 from bot.services import Services, services
 from handlers.conversation import parse_callback, route_text
 
-FALLBACK_GROUP = 0  # same group as the features, added last: only what none of them claimed
-
 COMMANDS = ("help", "language", "privacy")
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(CommandHandler("help", help_command))
-    application.add_handler(CommandHandler("privacy", privacy_command))
-    application.add_handler(CommandHandler("language", language_command))
-    application.add_handler(CallbackQueryHandler(on_language, pattern=r"^lang:"))
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    application.add_handler(CommandHandler("help", help_command), group)
+    application.add_handler(CommandHandler("privacy", privacy_command), group)
+    application.add_handler(CommandHandler("language", language_command), group)
+    application.add_handler(CallbackQueryHandler(on_language, pattern=r"^lang:"), group)
 
 
-def register_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register_fallbacks(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
     """Registered after every feature, so that they only see what no feature claimed."""
     application.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, route_text), group=FALLBACK_GROUP
-    )
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, route_text), group)
     application.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unknown_command), group=FALLBACK_GROUP
-    )
-    application.add_handler(CallbackQueryHandler(unknown_button), group=FALLBACK_GROUP)
+        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, unknown_command), group)
+    application.add_handler(CallbackQueryHandler(unknown_button), group)
 
 
 async def reader_language(svc: Services, update: Update) -> str:

@@ -14,12 +14,12 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.domain import consent
+from bot.domain.people import JoinDraft, NewCompanion
 from bot.messages.catalog import LANGUAGES
 from bot.messages.i18n import format_duration
 from bot.messages.keyboards import grid, keyboard
 from bot.services import Services, services
 from handlers.conversation import parse_callback, register_text_input
-from storage.members import JoinDraft, NewCompanion
 
 PREFIX = "j"
 HUB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -34,9 +34,9 @@ BUTTONS_INPUT = "join.buttons"
 COMMANDS = ("start",)
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"))
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    application.add_handler(CommandHandler("start", start), group)
+    application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"), group)
     register_text_input(application, NAME_INPUT, on_companion_name)
     register_text_input(application, BUTTONS_INPUT, on_text_instead_of_button)
 

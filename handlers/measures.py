@@ -12,8 +12,11 @@ from typing import Any
 from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot.domain import measures as measure_rules
 from bot.domain.consent import WELLBEING
-from bot.domain.questionsets import load_question_sets
+from bot.domain.ledger import Delivery
+from bot.domain.people import Member
+from bot.domain.wellbeing import MeasureRun
 from bot.jobs import measures
 from bot.jobs.checkins import ANSWERED_AS, needs_who_question
 from bot.jobs.safeguarding import low_answer_reply
@@ -21,22 +24,14 @@ from bot.messages.keyboards import keyboard
 from bot.services import Services, services
 from handlers.checkin import edit_message, in_private_chat, refuse
 from handlers.conversation import parse_callback, parse_int
-from storage.delivery import Delivery
-from storage.members import Member
-from storage.wellbeing import MeasureRun
 
 COMMANDS = ("checkin",)
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    svc = services(application)
-    # Read at assembly, so a broken or unreadable extra question set stops the bot with its name and reason.
-    application.bot_data[measures.SETS_KEY] = load_question_sets(svc.settings.wellbeing)
-    svc.dispatcher.register_planner("measures", measures.plan_measure_invites)
-    svc.dispatcher.register_renderer(measures.INVITE_KIND, measures.render_invite)
-    application.add_handler(CommandHandler("checkin", checkin_command))
-    application.add_handler(CallbackQueryHandler(on_invite, pattern=rf"^{measures.INVITE_PREFIX}:"))
-    application.add_handler(CallbackQueryHandler(on_step, pattern=rf"^{measures.STEP_PREFIX}:"))
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    application.add_handler(CommandHandler("checkin", checkin_command), group)
+    application.add_handler(CallbackQueryHandler(on_invite, pattern=rf"^{measures.INVITE_PREFIX}:"), group)
+    application.add_handler(CallbackQueryHandler(on_step, pattern=rf"^{measures.STEP_PREFIX}:"), group)
 
 
 async def _invite_of(svc: Services, member: Member, hub_id: str, term: str, point: str) -> Delivery | None:
@@ -138,7 +133,7 @@ async def _step(svc: Services, query: CallbackQuery, member: Member, invite: Del
         await query.answer()
         return
     item = qset.items[run.position]
-    value = None if value_text == "skip" else measures.parse_value(item, value_text)
+    value = None if value_text == "skip" else measure_rules.parse_value(item, value_text)
     if value is None and value_text != "skip":
         await refuse(query, svc, lang)  # not a value this question offers
         return

@@ -14,29 +14,34 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.domain import consent
+from bot.domain.people import Member
 from bot.messages.catalog import LANGUAGES
 from bot.messages.i18n import format_duration, format_full_date
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
 from handlers.conversation import parse_callback
-from storage.members import Member
 
 log = logging.getLogger(__name__)
 
 PREFIX = "rt"
 COMMANDS = ("mydata", "consent", "stop", "forget")
 KINDS = (consent.CONTACT, consent.WELLBEING)
-START_GROUP = -2  # before the "person wrote" handler in group -1 and join's /start in group 0
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
     private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler("mydata", mydata_command, filters=private))
-    application.add_handler(CommandHandler("consent", consent_command, filters=private))
-    application.add_handler(CommandHandler("stop", stop_command, filters=private))
-    application.add_handler(CommandHandler("forget", forget_command, filters=private))
-    application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"))
-    application.add_handler(CommandHandler("start", contact_consent_back_on_start, filters=private), group=START_GROUP)
+    application.add_handler(CommandHandler("mydata", mydata_command, filters=private), group)
+    application.add_handler(CommandHandler("consent", consent_command, filters=private), group)
+    application.add_handler(CommandHandler("stop", stop_command, filters=private), group)
+    application.add_handler(CommandHandler("forget", forget_command, filters=private), group)
+    application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"), group)
+
+
+def register_start(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    """/start from a member who had withdrawn contact consent turns it back on; joining's /start still runs."""
+    application.add_handler(
+        CommandHandler("start", contact_consent_back_on_start, filters=filters.ChatType.PRIVATE), group
+    )
 
 
 async def mydata_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

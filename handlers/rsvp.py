@@ -17,38 +17,27 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.delivery.dispatcher import Outgoing
-from bot.jobs.reminders import wanted
+from bot.domain.people import Companion
+from bot.domain.sessions import Invitation
+from bot.jobs.notices import place_notice
 from bot.messages.keyboards import grid
 from bot.messages.session_card import RSVP_PREFIX, heading, rsvp_data, session_card
-from bot.runtime import kick_dispatcher
 from bot.services import Services, services
 from handlers.common import reader_language
 from handlers.conversation import parse_callback, parse_int
-from storage.delivery import Delivery
-from storage.members import Companion
-from storage.reminders import Invitation
-from storage.rsvps import PlaceNotice, RsvpChange
+from storage.rsvps import RsvpChange
 
 log = logging.getLogger(__name__)
 
 COMMANDS = ("next",)
-PLACE_KIND = "rsvp_place"
 NEXT_LIMIT = 4
 ACTION = re.compile(r"^(?:[ynmw]|[tc](?:0|[1-9][0-9]{0,2}))$")
 ANSWERS = {"y": "yes", "n": "no", "m": "maybe"}
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(CommandHandler("next", next_command))
-    application.add_handler(CallbackQueryHandler(on_rsvp, pattern=rf"^{RSVP_PREFIX}:"))
-    svc = services(application)
-    svc.dispatcher.register_renderer(PLACE_KIND, render_place)
-    svc.startup_hooks.append(settle_waitlists)
-
-
-def place_notice(invitation: Invitation) -> PlaceNotice:
-    return PlaceNotice(PLACE_KIND, expires_at=invitation.session.starts_at)
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    application.add_handler(CommandHandler("next", next_command), group)
+    application.add_handler(CallbackQueryHandler(on_rsvp, pattern=rf"^{RSVP_PREFIX}:"), group)
 
 
 async def next_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -167,7 +156,7 @@ async def _answered(svc: Services, query: CallbackQuery, invitation: Invitation,
     lang = invitation.member.language
     if change.promoted:
         log.info("session %s: %d moved up from the waiting list", invitation.session.id, len(change.promoted))
-        kick_dispatcher(context.application)
+        services(context).dispatcher.kick()
     if change.outcome == "no_room":
         note = query.answer(svc.texts.get("rsvp.no_room", lang, places=change.places_left), show_alert=True)
     elif change.outcome == "waitlisted":
@@ -216,32 +205,3 @@ async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
             raise
 
 
-async def render_place(delivery: Delivery, svc: Services) -> Outgoing | None:
-    """"A place is free for you": only while they still hold it and the session is still on."""
-    if delivery.session_id is None or delivery.member_id is None:
-        return None
-    now = svc.clock.now()
-    invitation = await svc.store.invitation(delivery.session_id, delivery.member_id)
-    if not wanted(invitation, now) or invitation is None:
-        return None
-    if invitation.answer != "yes" or invitation.waitlist_position is not None:
-        return None
-    hub = svc.hub(invitation.session.hub_id)
-    if hub is None:
-        return None
-    text, markup = await session_card(svc, invitation, hub, now)
-    return Outgoing(f"{svc.texts.get('rsvp.place_free', invitation.member.language)}\n\n{text}", markup)
-
-
-async def settle_waitlists(svc: Services) -> None:
-    """At start-up: a raised or removed capacity moves people up (and they are told)."""
-    now = svc.clock.now()
-    for session_id, hub_id in await svc.store.sessions_with_waitlist(now):
-        hub, session = svc.hub(hub_id), await svc.store.session(session_id)
-        if hub is None or session is None:
-            continue
-        moved = await svc.store.settle_waitlist(
-            session_id, hub.capacity, now, PlaceNotice(PLACE_KIND, expires_at=session.starts_at)
-        )
-        if moved:
-            log.info("session %s: %d moved up from the waiting list at start-up", session.key, len(moved))

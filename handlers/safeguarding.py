@@ -13,20 +13,15 @@ from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.config import HubSettings
+from bot.domain.people import Member
 from bot.jobs import checkins, safeguarding
-from bot.runtime import kick_dispatcher
 from bot.services import Services, services
 from handlers.checkin import edit_message, in_private_chat, refuse
 from handlers.conversation import parse_callback, parse_int
-from storage.members import Member
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    svc = services(application)
-    svc.dispatcher.register_planner("safeguarding", safeguarding.plan_alert_repeats)
-    svc.dispatcher.register_renderer(safeguarding.ALERT_KIND, safeguarding.render_alert)
-    svc.dispatcher.register_renderer(safeguarding.ESCALATION_KIND, safeguarding.render_alert)
-    application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{safeguarding.PREFIX}:"))
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{safeguarding.PREFIX}:"), group)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -73,7 +68,7 @@ async def _talk(svc: Services, query: CallbackQuery, member: Member, where: str)
     _, created = await safeguarding.request_talk(svc, member, hub, session_id)
     await svc.bot.send_message(query.from_user.id, safeguarding.talk_reply(svc, member.language, hub, created))
     if created and svc.application is not None:
-        kick_dispatcher(svc.application)
+        svc.dispatcher.kick()
     await query.answer()
 
 

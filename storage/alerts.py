@@ -7,32 +7,13 @@ one transaction, so a restart neither loses an alert nor repeats one twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
+from bot.domain.wellbeing import Alert
 from storage.db import Database, from_db, to_db
 from storage.delivery import NewDelivery, insert_deliveries
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    id: int
-    hub_id: str
-    member_id: int | None
-    session_id: int | None
-    trigger: str  # talk_request (low_checkin / low_measure: allowed by the schema, not raised; see bot.jobs.safeguarding)
-    raised_at: datetime
-    acknowledged_at: datetime | None
-    acknowledged_by: int | None
-    repeats: int
-    escalated_at: datetime | None
-
-    @property
-    def acknowledged(self) -> bool:
-        return self.acknowledged_at is not None
-
 
 _COLUMNS = (
     "id, hub_id, member_id, session_id, trigger, raised_at, acknowledged_at, acknowledged_by, repeats, escalated_at"

@@ -4,44 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import aiosqlite
 
+from bot.domain.ledger import Delivery, NewDelivery
 from storage.db import Database, from_db, to_db
-
-
-@dataclass(frozen=True, slots=True)
-class NewDelivery:
-    kind: str
-    dedupe_key: str
-    chat_id: int
-    due_at: datetime
-    member_id: int | None = None
-    hub_id: str | None = None
-    session_id: int | None = None
-    expires_at: datetime | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    id: int
-    kind: str
-    dedupe_key: str
-    chat_id: int
-    due_at: datetime
-    member_id: int | None
-    hub_id: str | None
-    session_id: int | None
-    expires_at: datetime | None
-    payload: dict[str, Any]
-    state: str
-    attempts: int
-    telegram_message_id: int | None = None
-
 
 _COLUMNS = (
     "id, kind, dedupe_key, chat_id, due_at, member_id, hub_id, session_id, expires_at, payload, state,"

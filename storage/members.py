@@ -4,61 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
+from bot.domain.people import Companion, Consent, JoinDraft, Member, NewCompanion
 from storage.db import Database, from_db, to_db
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    id: int
-    telegram_user_id: int
-    chat_id: int
-    first_name: str
-    language: str
-    role: str
-    reachable: bool
-    paused: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Companion:
-    id: int
-    member_id: int
-    name: str
-    age_band: str
-    relationship: str
-
-
-@dataclass(frozen=True, slots=True)
-class NewCompanion:
-    name: str
-    age_band: str
-    relationship: str
-
-
-@dataclass(frozen=True, slots=True)
-class Consent:
-    kind: str
-    text_version: str
-    given_at: datetime
-    withdrawn_at: datetime | None
-
-    @property
-    def active(self) -> bool:
-        return self.withdrawn_at is None
-
-
-@dataclass(frozen=True, slots=True)
-class JoinDraft:
-    telegram_user_id: int
-    hub_id: str
-    step: str
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.domain.sessions import Announcement, Invitation
 from storage.db import Database, from_db, to_db
 from storage.members import Member
 from storage.sessions import SESSION_COLUMNS, Session, session_from_row
@@ -15,29 +15,6 @@ from storage.sessions import SESSION_COLUMNS, Session, session_from_row
 # Kinds of ledger rows about a session that stop being wanted once it is cancelled.
 SESSION_BOUND_KINDS = ("reminder", "checkin", "rsvp_place")
 
-
-@dataclass(frozen=True, slots=True)
-class Invitation:
-    """One member's view of one session: what a reminder or a /next card shows, and whether to send it."""
-
-    member: Member
-    session: Session
-    in_hub: bool  # still a member of the session's hub
-    contact_consent: bool
-    answer: str | None  # yes | no | maybe, None before answering
-    all_companions: bool
-    companion_ids: tuple[int, ...]  # chosen companions when all_companions is False
-    waitlist_position: int | None  # 1 = first in line; None when not waiting
-
-
-@dataclass(frozen=True, slots=True)
-class Announcement:
-    id: int
-    hub_id: str
-    text: str
-    created_by: int
-    created_at: datetime
-    recipients: int
 
 
 _SESSION_AS = ", ".join(f"s.{column.strip()}" for column in SESSION_COLUMNS.split(","))

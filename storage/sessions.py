@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import aiosqlite
 
+from bot.domain.sessions import Session
 from storage.db import Database, from_db, to_db
 
 if TYPE_CHECKING:
     from bot.domain.calendar import PlannedSession
 
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    id: int
-    key: str
-    hub_id: str
-    kind: str
-    title: str
-    term: str | None
-    starts_at: datetime
-    ends_at: datetime
-    local_date: date
-    cancelled_at: datetime | None
-    cancel_reason: str | None
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancelled_at is not None
-
-    def open_at(self, now: datetime) -> bool:
-        """Answers (RSVPs, reminders) still make sense: not cancelled and not started."""
-        return not self.cancelled and now < self.starts_at
 
 
 SESSION_COLUMNS = (

@@ -6,70 +6,18 @@ The tables are migration 003's contract (read directly by the summaries); 005 ad
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 import aiosqlite
 
+from bot.domain.wellbeing import Checkin, CheckinTarget, MeasureAnswer, MeasureRun
 from storage.db import Database, from_db, to_db
 from storage.members import _MEMBER_COLUMNS, Member, _member
 
 CheckinOutcome = Literal["first", "changed", "closed"]
 _CHECKIN_FIELDS = frozenset({"feeling", "connected", "absent"})
 
-
-@dataclass(frozen=True, slots=True)
-class Checkin:
-    id: int
-    session_id: int
-    hub_id: str
-    member_id: int | None
-    feeling: str | None  # happier | same | less_happy
-    connected: str | None  # yes | a_little | not_really
-    absent: bool
-    answered_as: str  # self | with_support | on_behalf
-    first_answered_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CheckinTarget:
-    """Someone who said Yes or Maybe to a session that has ended, and may be asked how it went."""
-
-    session_id: int
-    hub_id: str
-    ends_at: datetime
-    member_id: int
-    chat_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class MeasureRun:
-    id: int
-    member_id: int | None
-    hub_id: str
-    term: str
-    point: str  # start | end
-    question_set: str
-    answered_as: str
-    position: int  # index of the next item to ask
-    started_at: datetime
-    paused_at: datetime | None
-    completed_at: datetime | None
-
-    @property
-    def complete(self) -> bool:
-        return self.completed_at is not None
-
-
-@dataclass(frozen=True, slots=True)
-class MeasureAnswer:
-    item: str
-    scale: str
-    value: int | None
-    skipped: bool
-    answered_at: datetime
 
 
 def _checkin(row: aiosqlite.Row) -> Checkin:

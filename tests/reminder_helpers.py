@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.consent import TEXT_VERSIONS
+from bot.domain.people import Member, NewCompanion
+from bot.domain.sessions import Session
 from bot.simulator.localapi import LocalBotApi
-from storage.members import Member, NewCompanion
-from storage.sessions import Session
 
 
 async def add_member(

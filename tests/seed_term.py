@@ -24,8 +24,8 @@ from typing import Any
 
 from bot.config import HubSettings
 from bot.domain.calendar import sessions_between
+from bot.domain.people import NewCompanion
 from storage.db import to_db
-from storage.members import NewCompanion
 from tests.conftest import COORDINATOR_ID, hub_settings
 
 HUB = "woking"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot import cli
+from bot.domain.people import NewCompanion
 from storage.backup import BackupError, inspect_database
-from storage.members import NewCompanion
 from tests.conftest import START
 
 FAMILIES = 240

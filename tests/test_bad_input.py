@@ -11,7 +11,7 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import FEATURES
+from bot.app import COMMAND_MODULES
 from tests.conftest import OTHER_COORDINATOR_ID
 from tests.test_join import join_as_family
 
@@ -38,7 +38,8 @@ PAYLOAD = st.one_of(
 
 
 def all_commands() -> list[str]:
-    names = {name for f in FEATURES for name in (*getattr(f, "COMMANDS", ()), *getattr(f, "COORDINATOR_COMMANDS", ()))}
+    names = {name for f in COMMAND_MODULES
+             for name in (*getattr(f, "COMMANDS", ()), *getattr(f, "COORDINATOR_COMMANDS", ()))}
     return sorted(names)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain import checkins as checkin_rules
 from bot.jobs import checkins
 from tests.conftest import hub_settings, make_settings
 from tests.wellbeing_support import CHECKIN_QUESTION, checkin_due, join, next_session, session_ends_and_checkins_go_out
@@ -147,7 +148,7 @@ async def test_a_first_answer_days_later_is_kindly_refused(bot, api, clock):
     session = await next_session(bot)
     await bot.store.record_rsvp(session.id, member.id, "yes", clock.now())
     await session_ends_and_checkins_go_out(bot, clock, session)
-    clock.set(session.ends_at + checkins.ANSWER_WITHIN)
+    clock.set(session.ends_at + checkin_rules.ANSWER_WITHIN)
     calls = await lia.tap("😀 Happier")
     answer = next(c for c in calls if c.method == "answerCallbackQuery")
     assert "this check-in has closed" in answer.params["text"]
@@ -252,7 +253,7 @@ async def checkin_states(bot) -> list[str]:
 
 
 def _row(member, session):
-    from storage.delivery import NewDelivery
+    from bot.domain.ledger import NewDelivery
 
     due = checkin_due(session)
     return NewDelivery(kind=checkins.KIND, dedupe_key=checkins.dedupe_key(session.id, member.id),

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from bot.app import build_application
 from bot.delivery.dispatcher import Outgoing
+from bot.domain.ledger import NewDelivery
 from bot.runtime import dispatch_now, running
 from bot.services import services
-from storage.delivery import NewDelivery
 from tests.conftest import make_settings
 
 CHATS = list(range(8001, 8041))

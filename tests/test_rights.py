@@ -9,8 +9,8 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.consent import TEXT_VERSIONS
+from bot.domain.ledger import NewDelivery
 from storage.db import to_db
-from storage.delivery import NewDelivery
 from storage.person_map import discover_schema, problems_with_map
 from tests.conftest import COORDINATOR_ID, LEAD_ID, START
 from tests.test_join import join_as_family

@@ -21,11 +21,11 @@ from bot.app import build_application
 from bot.config import Settings
 from bot.delivery.dispatcher import Outgoing
 from bot.domain.clock import ManualClock
+from bot.domain.ledger import NewDelivery
 from bot.runtime import dispatch_now, running
 from bot.services import services
 from bot.simulator.localapi import LocalBotApi
 from bot.transport.webhook import webhook_settings
-from storage.delivery import NewDelivery
 from tests.conftest import START, make_settings
 
 SECRET = "s3cret-token-for-tests_0123456789"

@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain.consent import CONTACT, TEXT_VERSIONS, WELLBEING
-from storage.members import Member
-from storage.sessions import Session
+from bot.domain.people import Member
+from bot.domain.sessions import Session
 
 ROLE_LABELS = {"family": "Family member", "carer": "Carer", "participant": "I take part myself"}
 CHECKIN_QUESTION = "Compared with when you arrived, how do you feel?"

@@ -9,17 +9,17 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram import InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from storage.delivery import Delivery
+from bot.domain.clock import Clock
+from bot.domain.ledger import Delivery
+from storage.delivery import DeliveryQueries
 
 if TYPE_CHECKING:
     from telegram import Bot
-
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,23 @@ class Outgoing:
     document: tuple[str, bytes] | None = None
 
 
-Renderer = Callable[[Delivery, "Services"], Awaitable[Outgoing | None]]
-"""Turns a ledger row into a message, or None when it is no longer wanted (it is then skipped)."""
-Planner = Callable[[datetime, "Services"], Awaitable[int]]
+class DispatchContext(Protocol):
+    """What the dispatcher needs of the application (bot.services.Services is one); planners and renderers
+    receive the same object."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def store(self) -> DeliveryQueries: ...
+
+
+Renderer = Callable[[Delivery, Any], Awaitable[Outgoing | None]]
+"""Turns a ledger row into a message, or None when it is no longer wanted (it is then skipped).
+Its second argument is the DispatchContext given to run_once (the application's Services)."""
+Planner = Callable[[datetime, Any], Awaitable[int]]
 """Adds the rows that have become due to the ledger; returns how many were added."""
-AfterSend = Callable[[Delivery, Message, "Services"], Awaitable[None]]
+AfterSend = Callable[[Delivery, Message, Any], Awaitable[None]]
 
 
 @dataclass
@@ -144,6 +156,16 @@ class Dispatcher:
         self.pacer = Pacer(self.per_second) if self.per_second > 0 else None
         self._lock = asyncio.Lock()
         self._stopping = False
+        self._wake: Callable[[], None] | None = None
+
+    def wake_with(self, wake: Callable[[], None]) -> None:
+        """How `kick` runs the dispatcher soon: set by whoever schedules it (bot.runtime)."""
+        self._wake = wake
+
+    def kick(self) -> None:
+        """Run soon, after queuing something that should go out at once; before the bot runs, nothing."""
+        if self._wake is not None:
+            self._wake()
 
     def register_renderer(self, kind: str, renderer: Renderer, after_send: AfterSend | None = None) -> None:
         self.renderers[kind] = renderer
@@ -160,7 +182,7 @@ class Dispatcher:
         async with self._lock:
             pass
 
-    async def run_once(self, services: Services, bot: Bot) -> DispatchReport:
+    async def run_once(self, services: DispatchContext, bot: Bot) -> DispatchReport:
         """Plan, then send everything due now. Never raises for a single message."""
         async with self._lock:
             report = DispatchReport()
@@ -178,7 +200,7 @@ class Dispatcher:
             return report
 
     async def _deliver_batch(
-        self, due: list[Delivery], services: Services, bot: Bot, report: DispatchReport
+        self, due: list[Delivery], services: DispatchContext, bot: Bot, report: DispatchReport
     ) -> None:
         """Deliver rows in order, with at most `in_flight` of them between claim and Telegram's answer."""
         if self.in_flight <= 1:
@@ -204,7 +226,7 @@ class Dispatcher:
                 await slots.acquire()
                 group.create_task(deliver(delivery))
 
-    async def _deliver(self, delivery: Delivery, services: Services, bot: Bot, report: DispatchReport) -> None:
+    async def _deliver(self, delivery: Delivery, services: DispatchContext, bot: Bot, report: DispatchReport) -> None:
         store, now = services.store, services.clock.now()
         if delivery.expires_at is not None and delivery.expires_at <= now:
             await store.close_delivery(delivery.id, "dropped", "too late to be useful")
@@ -232,7 +254,7 @@ class Dispatcher:
         await self._send(delivery, outgoing, services, bot, report)
 
     async def _send(
-        self, delivery: Delivery, outgoing: Outgoing, services: Services, bot: Bot, report: DispatchReport
+        self, delivery: Delivery, outgoing: Outgoing, services: DispatchContext, bot: Bot, report: DispatchReport
     ) -> None:
         store = services.store
         chat_id = delivery.chat_id
@@ -268,7 +290,8 @@ class Dispatcher:
             if self.pacer is not None:
                 self.pacer.sent(ticket)
 
-    async def _failed(self, delivery: Delivery, exc: Exception, services: Services, report: DispatchReport) -> None:
+    async def _failed(self, delivery: Delivery, exc: Exception, services: DispatchContext,
+                      report: DispatchReport) -> None:
         store, now = services.store, services.clock.now()
         if isinstance(exc, Forbidden):
             log.info("chat %s blocked the bot; marking unreachable", delivery.chat_id)

@@ -9,33 +9,13 @@ and never twice on one local day. Counts for term and funder figures stay; the p
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from telegram.ext import Application
-
-from bot.config import RetentionSettings
-from bot.services import Services, services
+from bot.domain.retention import cutoff, due_day
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-RETENTION_ZONE = ZoneInfo("Europe/London")  # run_at is documented as a Europe/London time
-
-
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    services(application).dispatcher.register_planner("retention", plan_retention)
-
-
-def due_day(now: datetime, settings: RetentionSettings) -> date | None:
-    """The local day whose run is due at `now` (today, once run_at has passed), else None."""
-    local = now.astimezone(RETENTION_ZONE)
-    return local.date() if local.time() >= settings.run_at else None
-
-
-def cutoff(now: datetime, settings: RetentionSettings) -> datetime:
-    """Answers dated before this instant are older than the retention period."""
-    return now - timedelta(days=settings.anonymise_answers_after_days)
 
 
 async def plan_retention(now: datetime, svc: Services) -> int:

@@ -20,50 +20,28 @@ from babel.dates import format_timedelta
 
 from bot.config import HubSettings
 from bot.delivery.dispatcher import Outgoing
+from bot.domain.ledger import Delivery, NewDelivery
+from bot.domain.people import Member
+from bot.domain.safeguarding import (
+    ALERT_KIND,
+    ESCALATION_KIND,
+    PREFIX,
+    STAFF_LANGUAGE,
+    TALK,
+    escalation_due,
+    escalation_recipients,
+    lead_recipients,
+    repeats_due,
+)
+from bot.domain.wellbeing import Alert
 from bot.messages.i18n import format_clock, format_day
 from bot.messages.keyboards import keyboard
 from bot.services import Services
-from storage.alerts import Alert
-from storage.delivery import Delivery, NewDelivery
-from storage.members import Member
 
 log = logging.getLogger(__name__)
 
-TALK = "talk_request"
-ALERT_KIND = "safeguarding_alert"
-ESCALATION_KIND = "safeguarding_escalation"
-PREFIX = "sg"
-STAFF_LANGUAGE = "en"  # coordinators' and leads' texts stay English (still from the catalog)
-
 
 # ---------------------------------------------------------------------------------------------- pure rules
-
-def repeats_due(raised_at: datetime, now: datetime, within: timedelta, max_repeats: int) -> int:
-    """How many repeats should have gone out by now: one per full waiting period, at most max_repeats.
-
-    After downtime this jumps ahead instead of sending the missed repeats one after another.
-    """
-    if now < raised_at + within:
-        return 0
-    return min(max_repeats, int((now - raised_at) / within))
-
-
-def escalation_due(raised_at: datetime, now: datetime, within: timedelta) -> bool:
-    return now >= raised_at + within
-
-
-def lead_recipients(svc: Services, hub: HubSettings) -> list[int]:
-    """Who gets the alert first: the lead; without one, the coordinators; without those, the admins."""
-    if hub.safeguarding_lead is not None:
-        return [hub.safeguarding_lead]
-    return list(hub.coordinators) or list(svc.settings.admins)
-
-
-def escalation_recipients(svc: Services, hub: HubSettings) -> list[int]:
-    """Who is told when the first recipients did not acknowledge (never the same people twice)."""
-    first = set(lead_recipients(svc, hub))
-    told = [user for user in hub.coordinators if user not in first]
-    return told or [user for user in svc.settings.admins if user not in first]
 
 
 def may_acknowledge(svc: Services, user_id: int, hub_id: str) -> bool:
@@ -136,7 +114,7 @@ def _message(kind: str, alert_id: int, user_id: int, hub_id: str, now: datetime,
 async def request_talk(svc: Services, member: Member, hub: HubSettings, session_id: int | None) -> tuple[Alert, bool]:
     """Store a talk request and queue the alert to the lead; (the open alert, False) if one is already open."""
     now = svc.clock.now()
-    recipients = lead_recipients(svc, hub)
+    recipients = lead_recipients(hub, svc.settings.admins)
     if not recipients:
         log.error("hub %s has no safeguarding lead, coordinator or admin: a talk request is stored, nobody told",
                   hub.id)
@@ -164,10 +142,10 @@ async def plan_alert_repeats(now: datetime, svc: Services) -> int:
         messages = []
         if target > alert.repeats:
             messages += [_message(ALERT_KIND, alert.id, user, hub.id, now, f"repeat{target}", target)
-                         for user in lead_recipients(svc, hub)]
+                         for user in lead_recipients(hub, svc.settings.admins)]
         if escalate:
             messages += [_message(ESCALATION_KIND, alert.id, user, hub.id, now, "escalation")
-                         for user in escalation_recipients(svc, hub)]
+                         for user in escalation_recipients(hub, svc.settings.admins)]
         if await svc.store.record_alert_repeat(alert.id, seen_repeats=alert.repeats, repeats=target,
                                                escalate=escalate, messages=messages, now=now):
             planned += len(messages)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
-
-from telegram.ext import Application
 
 from bot.delivery.dispatcher import Planner
 from bot.domain.calendar import sessions_between
-from bot.services import Services, services
-from handlers.coordinator.sessions import NOTICE_KIND, NOTICE_LIFETIME
+from bot.jobs.notices import NOTICE_KIND, NOTICE_LIFETIME
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +16,6 @@ WEEKS_AHEAD = 8
 WEEKS_BEHIND = 1  # so a session removed from the timetable this week is still seen
 RESYNC_EVERY = timedelta(hours=1)
 
-
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    svc = services(application)
-    svc.startup_hooks.append(sync_all_hubs)
-    svc.dispatcher.register_planner("timetable", _planner())
 
 
 async def sync_all_hubs(svc: Services) -> int:
@@ -46,7 +38,7 @@ async def sync_all_hubs(svc: Services) -> int:
     return added_total
 
 
-def _planner() -> Planner:
+def planner() -> Planner:
     last_run: list[datetime] = []
 
     async def plan(now: datetime, svc: Services) -> int:

@@ -13,12 +13,11 @@ from babel.lists import format_list
 from telegram import InlineKeyboardMarkup
 
 from bot.config import HubSettings
+from bot.domain.people import Companion
+from bot.domain.sessions import Invitation, Session
 from bot.messages.i18n import format_clock, format_day, local
 from bot.messages.keyboards import keyboard
 from bot.services import Services
-from storage.members import Companion
-from storage.reminders import Invitation
-from storage.sessions import Session
 
 RSVP_PREFIX = "r"
 ANSWER_CODES = {"yes": "y", "no": "n", "maybe": "m"}

@@ -25,12 +25,12 @@ from bot.cli import command
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.domain.consent import CONTACT, TEXT_VERSIONS, WELLBEING
+from bot.domain.people import NewCompanion
 from bot.runtime import dispatch_now, running
 from bot.services import services
 from bot.simulator import demo_setup
 from bot.simulator.localapi import LocalBotApi, SimulatedUser
 from bot.simulator.transcript import Transcript
-from storage.members import NewCompanion
 
 MAX_WAIT = timedelta(days=60)
 REPLY_TIMEOUT = 5.0

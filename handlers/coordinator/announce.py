@@ -7,39 +7,34 @@ out through the same paced, restart-safe path as reminders. Which hub, and the t
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.config import HubSettings
-from bot.delivery.dispatcher import Outgoing
+from bot.jobs.notices import ANNOUNCEMENT_KIND as KIND
+from bot.jobs.notices import ANNOUNCEMENT_LIFETIME as LIFETIME
 from bot.messages.keyboards import keyboard
-from bot.runtime import kick_dispatcher
 from bot.services import Services, services
 from handlers.common import reader_language
 from handlers.conversation import parse_callback, parse_int, register_text_input
 from handlers.coordinator.access import hubs_or_refuse
-from storage.delivery import Delivery
 
 COORDINATOR_COMMANDS = ("announce",)
 PREFIX = "an"
-KIND = "announcement"
 PICK_INPUT = "announce.pick_hub"
 TEXT_INPUT = "announce.text"
 CONFIRM_INPUT = "announce.confirm"
 MAX_TEXT = 500
-LIFETIME = timedelta(days=2)  # an announcement not delivered within two days is dropped, not sent late
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(CommandHandler("announce", announce_command))
-    application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"))
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    application.add_handler(CommandHandler("announce", announce_command), group)
+    application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"), group)
     register_text_input(application, TEXT_INPUT, on_text)
     register_text_input(application, PICK_INPUT, on_text_instead_of_button)
     register_text_input(application, CONFIRM_INPUT, on_text_instead_of_button)
-    services(application).dispatcher.register_renderer(KIND, render_announcement)
 
 
 async def announce_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -145,7 +140,7 @@ async def _send(svc: Services, query: CallbackQuery, lang: str, context: Context
     announcement = await svc.store.create_announcement(
         hub.id, str(pending["text"]), query.from_user.id, now, kind=KIND, expires_at=now + LIFETIME
     )
-    kick_dispatcher(context.application)
+    services(context).dispatcher.kick()
     await query.answer()
     await query.edit_message_text(svc.texts.get("announce.sent", lang, count=announcement.recipients, hub=hub.name))
 
@@ -169,15 +164,3 @@ async def _drop(svc: Services, query: CallbackQuery, lang: str) -> None:
     await query.edit_message_text(svc.texts.get("announce.dropped", lang))
 
 
-async def render_announcement(delivery: Delivery, svc: Services) -> Outgoing | None:
-    """The coordinator's words under the hub's name, to members still in the hub who may be messaged."""
-    if delivery.member_id is None or delivery.hub_id is None:
-        return None
-    announcement = await svc.store.announcement(int(delivery.payload.get("announcement", 0)))
-    member = await svc.store.member_by_id(delivery.member_id)
-    hub = svc.hub(delivery.hub_id)
-    if announcement is None or member is None or hub is None or member.paused or not member.reachable:
-        return None
-    if not await svc.store.is_member_of(member.id, hub.id) or not await svc.store.has_consent(member.id, "contact"):
-        return None
-    return Outgoing(svc.texts.get("announce.message", member.language, hub=hub.name, text=announcement.text))

@@ -15,6 +15,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
+from bot.domain.sessions import Session
 from bot.messages.i18n import format_clock, format_day
 from bot.messages.keyboards import grid, keyboard
 from bot.services import Services, services
@@ -22,7 +23,6 @@ from handlers.conversation import parse_callback, parse_int, register_text_input
 from handlers.coordinator.access import hubs_or_refuse, refuse_button
 from handlers.join import AGE_BANDS
 from storage.register import Register, RegisterEntry
-from storage.sessions import Session
 
 COORDINATOR_COMMANDS = ("register",)
 PREFIX = "reg"
@@ -34,9 +34,9 @@ MAX_NAME = 32
 NAME = re.compile(r"^[^\W\d_][\w' .-]*$")
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(CommandHandler("register", register_command, filters=filters.ChatType.PRIVATE))
-    application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"))
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    application.add_handler(CommandHandler("register", register_command, filters=filters.ChatType.PRIVATE), group)
+    application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"), group)
     register_text_input(application, WALK_IN_INPUT, on_walk_in_name)
 
 

@@ -8,43 +8,36 @@ half-way loses nothing, and confirming takes that state in one step, so a double
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.delivery.dispatcher import Outgoing
-from bot.jobs.reminders import may_message
+from bot.domain.sessions import Session
+from bot.jobs.notices import NOTICE_KIND, NOTICE_LIFETIME
 from bot.messages.keyboards import keyboard
-from bot.messages.session_card import heading, short_when
-from bot.runtime import kick_dispatcher
+from bot.messages.session_card import short_when
 from bot.services import Services, services
 from handlers.common import reader_language
 from handlers.conversation import parse_callback, parse_int, register_text_input
 from handlers.coordinator.access import hubs_or_refuse
-from storage.delivery import Delivery
 from storage.rsvps import SessionTally
-from storage.sessions import Session
 
 COORDINATOR_COMMANDS = ("sessions", "cancel")
 PREFIX = "sx"
-NOTICE_KIND = "session_cancelled"
 REASON_INPUT = "sessions.cancel_reason"
 CONFIRM_INPUT = "sessions.cancel_confirm"
 MAX_REASON = 200
 SESSIONS_PER_HUB = 4
 CANCEL_CHOICES = 8
-NOTICE_LIFETIME = timedelta(hours=2)  # after the session's end a cancellation notice is no use
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(CommandHandler("sessions", sessions_command))
-    application.add_handler(CommandHandler("cancel", cancel_command))
-    application.add_handler(CallbackQueryHandler(on_cancel_button, pattern=rf"^{PREFIX}:"))
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    application.add_handler(CommandHandler("sessions", sessions_command), group)
+    application.add_handler(CommandHandler("cancel", cancel_command), group)
+    application.add_handler(CallbackQueryHandler(on_cancel_button, pattern=rf"^{PREFIX}:"), group)
     register_text_input(application, REASON_INPUT, on_reason)
     register_text_input(application, CONFIRM_INPUT, on_text_while_confirming)
-    services(application).dispatcher.register_renderer(NOTICE_KIND, render_cancellation)
 
 
 async def _refuse(svc: Services, update: Update) -> None:
@@ -174,7 +167,7 @@ async def _step_confirm(svc: Services, query: CallbackQuery, session: Session, l
     if told is None:
         await query.answer(svc.texts.get("sessions_admin.cancel_closed", lang), show_alert=True)
         return
-    kick_dispatcher(context.application)
+    services(context).dispatcher.kick()
     await query.answer()
     hub = svc.hub(session.hub_id)
     assert hub is not None
@@ -233,18 +226,3 @@ async def on_text_while_confirming(update: Update, context: ContextTypes.DEFAULT
         await message.reply_text(svc.texts.get("sessions_admin.tap_button", await reader_language(svc, update)))
 
 
-async def render_cancellation(delivery: Delivery, svc: Services) -> Outgoing | None:
-    """"Sorry, this session is cancelled", with the reason, in the member's language."""
-    if delivery.session_id is None or delivery.member_id is None:
-        return None
-    invitation = await svc.store.invitation(delivery.session_id, delivery.member_id)
-    if invitation is None or not invitation.session.cancelled or not may_message(invitation):
-        return None
-    hub = svc.hub(invitation.session.hub_id)
-    if hub is None:
-        return None
-    lang = invitation.member.language
-    lines = [svc.texts.get("rsvp.cancelled_notice", lang), "", heading(svc, invitation.session, hub, lang)]
-    if invitation.session.cancel_reason:
-        lines += ["", svc.texts.get("rsvp.cancelled_reason", lang, reason=invitation.session.cancel_reason)]
-    return Outgoing("\n".join(lines))

@@ -14,7 +14,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.config import HubSettings
 from bot.messages.keyboards import grid
-from bot.reports import weekly_summary
 from bot.reports.csv_export import export_files
 from bot.reports.summary import summary_messages
 from bot.reports.weekly_summary import Period, chart_png, gather, term_period, week_so_far
@@ -27,13 +26,12 @@ RANGES = ("term", "last4", "last12", "year")
 _DAYS = {"last4": 28, "last12": 84, "year": 365}
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
     private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler("summary", summary_command, filters=private))
-    application.add_handler(CommandHandler("export", export_command, filters=private))
-    application.add_handler(CallbackQueryHandler(on_summary_button, pattern=r"^sum:"))
-    application.add_handler(CallbackQueryHandler(on_export_button, pattern=r"^exp:"))
-    weekly_summary.register(application)
+    application.add_handler(CommandHandler("summary", summary_command, filters=private), group)
+    application.add_handler(CommandHandler("export", export_command, filters=private), group)
+    application.add_handler(CallbackQueryHandler(on_summary_button, pattern=r"^sum:"), group)
+    application.add_handler(CallbackQueryHandler(on_export_button, pattern=r"^exp:"), group)
 
 
 async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
