@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import sys
 
-from bot.cli import command
 from bot.config import Settings
 from bot.domain.clock import SystemClock
 from storage.backup import BackupError, BackupReport, backup_database, backup_path, inspect_database
@@ -14,13 +13,7 @@ from storage.backup import BackupError, BackupReport, backup_database, backup_pa
 EXIT_FAILED = 1
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="file to write (or a folder: a time-stamped file is written inside it)")
-    parser.add_argument("--verify", action="store_true",
-                        help="only check PATH (a backup you may restore from) and list what it holds")
 
-
-@command("backup", "copy the database to PATH, safely while the bot runs, and check the copy", _arguments)
 def backup(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.verify:

@@ -4,28 +4,84 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import EXIT_CONFIG, ConfigError, Settings, load_settings
 
-EXIT_CONFIG = 2
 Command = Callable[[argparse.Namespace, Settings], int]
-COMMANDS: dict[str, tuple[str, Command, Callable[[argparse.ArgumentParser], None] | None]] = {}
 
 
-def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] | None = None):
-    """Register a subcommand; the function receives the parsed arguments and the loaded settings."""
+@dataclass(frozen=True)
+class Subcommand:
+    """A subcommand: its help, where its function lives ("module:function", imported only when it runs, so that
+    `imm-bot run` never loads the simulator or the report writer), and its arguments."""
 
-    def decorate(func: Command) -> Command:
-        COMMANDS[name] = (help_text, func, arguments)
-        return func
+    help: str
+    target: str
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
 
-    return decorate
+    def function(self) -> Command:
+        module, _, name = self.target.partition(":")
+        return getattr(importlib.import_module(module), name)
 
 
-@command("check-config", "validate the configuration file and list the hubs")
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--webhook", action="store_true", help="receive updates by webhook instead of polling")
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=DEMO_OUT,
+                        help=f"folder for the chart, the CSV files and the conversation (default: {DEMO_OUT})")
+
+
+def _chat_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as", dest="role", choices=("member", "coordinator"), default="member",
+                        help="whose side of the chat you are on (default: a new member)")
+    parser.add_argument("--lang", default="en", help="your Telegram app's language code, e.g. uk or ar (default: en)")
+    parser.add_argument("--db", type=Path, help="keep the chat's database in this file (default: a temporary one)")
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hub", required=True, help="the hub's id, as in the configuration")
+    parser.add_argument("--from", dest="first", required=True, type=_date, help="first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="last", required=True, type=_date, help="last day (included), YYYY-MM-DD")
+    parser.add_argument("--out", required=True, type=Path, help="folder to write the files into")
+
+
+def _backup_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="file to write (or a folder: a time-stamped file is written inside it)")
+    parser.add_argument("--verify", action="store_true",
+                        help="only check PATH (a backup you may restore from) and list what it holds")
+
+
+DEMO_OUT = Path("demo-output")
+COMMANDS: dict[str, Subcommand] = {
+    "check-config": Subcommand("validate the configuration file and list the hubs", "bot.cli:check_config"),
+    "run": Subcommand("run the bot (with no Telegram token, run the built-in demo)", "bot.cli:run", _run_arguments),
+    "demo": Subcommand("play a week at a demo hub on a pretend Telegram: no token or configuration needed",
+                       "bot.simulator.demo:demo", _demo_arguments),
+    "chat": Subcommand("chat with the real bot in this terminal, with a clock you can move on",
+                       "bot.simulator.chat:chat", _chat_arguments),
+    "report": Subcommand("write a hub's funder report (report.md), its CSV files and chart.png",
+                         "bot.reports.report_command:report", _report_arguments),
+    "backup": Subcommand("copy the database to PATH, safely while the bot runs, and check the copy",
+                         "bot.backup:backup", _backup_arguments),
+}
+
+
 def check_config(args: argparse.Namespace, settings: Settings) -> int:
     print(f"configuration OK: {len(settings.hubs)} hub(s)")
     for hub in settings.hubs:
@@ -36,11 +92,6 @@ def check_config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--webhook", action="store_true", help="receive updates by webhook instead of polling")
-
-
-@command("run", "run the bot (with no Telegram token, run the built-in demo)", _run_arguments)
 def run(args: argparse.Namespace, settings: Settings) -> int:
     webhook = None
     if getattr(args, "webhook", False):
@@ -52,14 +103,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"imm-bot: {exc}", file=sys.stderr)
             return EXIT_CONFIG
     if not settings.telegram.token:
-        demo = COMMANDS.get("demo")
-        if demo is not None:
-            print("No Telegram token is set, so here is the built-in demo instead.\n"
-                  "To run for real, set telegram.token in config.toml or IMM_TELEGRAM__TOKEN.\n")
-            return demo[1](args, settings)
-        print("No Telegram token is set. Put it in config.toml as telegram.token, or set IMM_TELEGRAM__TOKEN.\n"
-              "Get one from @BotFather (see README.md).", file=sys.stderr)
-        return EXIT_CONFIG
+        print("No Telegram token is set, so here is the built-in demo instead.\n"
+              "To run for real, set telegram.token in config.toml or IMM_TELEGRAM__TOKEN.\n")
+        return COMMANDS["demo"].function()(args, settings)
     from bot.app import build_application
     from bot.runtime import serve
 
@@ -67,33 +113,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _load_plugins() -> None:
-    """Commands that live in their own modules register themselves on import."""
-    import importlib
-
-    for module in ("bot.simulator.demo", "bot.simulator.chat", "bot.reports.report_command", "bot.backup",
-                   "bot.transport.webhook"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imm-bot", description=__doc__)
     parser.add_argument("--config", help="configuration file (default: $IMM_CONFIG, else ./config.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (help_text, _, arguments) in COMMANDS.items():
-        child = sub.add_parser(name, help=help_text, description=help_text)
-        if arguments is not None:
-            arguments(child)
+    for name, subcommand in COMMANDS.items():
+        child = sub.add_parser(name, help=subcommand.help, description=subcommand.help)
+        if subcommand.arguments is not None:
+            subcommand.arguments(child)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_plugins()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -114,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if name == "run" and not hasattr(args, "webhook"):
         args.webhook = False
-    return COMMANDS[name][1](args, settings)
+    return COMMANDS[name].function()(args, settings)
 
 
 if __name__ == "__main__":

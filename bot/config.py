@@ -24,6 +24,10 @@ Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "satur
 TelegramId = Annotated[int, Field(gt=0)]
 
 
+EXIT_CONFIG = 2
+"""The exit code of every command stopped by a bad configuration (systemd and scripts can tell it apart)."""
+
+
 class ConfigError(Exception):
     """A configuration problem, worded for the person who edits the file."""
 

@@ -20,8 +20,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot.domain.people import Companion
 from bot.domain.sessions import Invitation
 from bot.jobs.notices import place_notice
+from bot.jobs.reminders import member_card
 from bot.messages.keyboards import grid
-from bot.messages.session_card import RSVP_PREFIX, heading, rsvp_data, session_card
+from bot.messages.session_card import RSVP_PREFIX, heading, rsvp_data
 from bot.services import Services, services
 from handlers.common import reader_language
 from handlers.conversation import parse_callback, parse_int
@@ -59,7 +60,7 @@ async def next_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         hub = svc.hub(session.hub_id)
         if invitation is None or hub is None:
             continue
-        text, markup = await session_card(svc, invitation, hub, now)
+        text, markup = await member_card(svc, invitation, hub, now)
         await message.reply_text(text, reply_markup=markup)
 
 
@@ -125,7 +126,7 @@ async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation,
     markup = InlineKeyboardMarkup([*markup.inline_keyboard, *grid(confirm).inline_keyboard])
     hub = svc.hub(invitation.session.hub_id)
     assert hub is not None
-    text = f"{heading(svc, invitation.session, hub, lang)}\n\n{svc.texts.get('rsvp.who_question', lang)}"
+    text = f"{heading(svc.texts, invitation.session, hub, lang)}\n\n{svc.texts.get('rsvp.who_question', lang)}"
     await query.answer()
     if _genuine(query):
         await _edit(query, text, markup)
@@ -178,7 +179,7 @@ async def _show_card(svc: Services, query: CallbackQuery, invitation: Invitation
     hub = svc.hub(invitation.session.hub_id)
     if hub is None or not _genuine(query):
         return
-    text, markup = await session_card(svc, invitation, hub, svc.clock.now())
+    text, markup = await member_card(svc, invitation, hub, svc.clock.now())
     await _edit(query, text, markup)
 
 

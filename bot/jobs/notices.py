@@ -12,7 +12,8 @@ from bot.delivery.dispatcher import Outgoing
 from bot.domain.ledger import Delivery
 from bot.domain.reminders import may_message, wanted
 from bot.domain.sessions import Invitation
-from bot.messages.session_card import heading, session_card
+from bot.jobs.reminders import member_card
+from bot.messages.session_card import heading
 from bot.services import Services
 from storage.rsvps import PlaceNotice
 
@@ -34,7 +35,7 @@ async def render_cancellation(delivery: Delivery, svc: Services) -> Outgoing | N
     if hub is None:
         return None
     lang = invitation.member.language
-    lines = [svc.texts.get("rsvp.cancelled_notice", lang), "", heading(svc, invitation.session, hub, lang)]
+    lines = [svc.texts.get("rsvp.cancelled_notice", lang), "", heading(svc.texts, invitation.session, hub, lang)]
     if invitation.session.cancel_reason:
         lines += ["", svc.texts.get("rsvp.cancelled_reason", lang, reason=invitation.session.cancel_reason)]
     return Outgoing("\n".join(lines))
@@ -79,7 +80,7 @@ async def render_place(delivery: Delivery, svc: Services) -> Outgoing | None:
     hub = svc.hub(invitation.session.hub_id)
     if hub is None:
         return None
-    text, markup = await session_card(svc, invitation, hub, now)
+    text, markup = await member_card(svc, invitation, hub, now)
     return Outgoing(f"{svc.texts.get('rsvp.place_free', invitation.member.language)}\n\n{text}", markup)
 
 

@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from telegram import InlineKeyboardMarkup
+
+from bot.config import HubSettings
 from bot.delivery.dispatcher import Outgoing
 from bot.domain.ledger import Delivery
+from bot.domain.people import Companion
 from bot.domain.reminders import KIND, LOOKAHEAD, due, wanted
+from bot.domain.sessions import Invitation
 from bot.messages.session_card import session_card
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -67,5 +69,14 @@ async def render_reminder(delivery: Delivery, svc: Services) -> Outgoing | None:
     hub = svc.hub(invitation.session.hub_id)
     if hub is None:
         return None
-    text, markup = await session_card(svc, invitation, hub, now)
+    text, markup = await member_card(svc, invitation, hub, now)
     return Outgoing(text, markup)
+
+
+async def member_card(svc: Services, invitation: Invitation, hub: HubSettings,
+                      now: datetime) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The session card as this member sees it now, with the companions they can say are coming."""
+    companions: list[Companion] = []
+    if invitation.answer in ("yes", "maybe"):
+        companions = await svc.store.companions_of(invitation.member.id)
+    return session_card(svc.texts, invitation, hub, now, companions)

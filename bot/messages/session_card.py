@@ -15,9 +15,9 @@ from telegram import InlineKeyboardMarkup
 from bot.config import HubSettings
 from bot.domain.people import Companion
 from bot.domain.sessions import Invitation, Session
+from bot.messages.catalog import Catalog
 from bot.messages.i18n import format_clock, format_day, local
 from bot.messages.keyboards import keyboard
-from bot.services import Services
 
 RSVP_PREFIX = "r"
 ANSWER_CODES = {"yes": "y", "no": "n", "maybe": "m"}
@@ -38,14 +38,14 @@ def short_when(session: Session, hub: HubSettings, lang: str) -> str:
     return format_datetime(local(session.starts_at, hub.tz), "EEE d MMM, HH:mm", locale=lang)
 
 
-def heading(svc: Services, session: Session, hub: HubSettings, lang: str) -> str:
+def heading(texts: Catalog, session: Session, hub: HubSettings, lang: str) -> str:
     """The lines that name the session: hub, day and time, event title, venue."""
     day, time = when(session, hub, lang)
-    lines = [svc.texts.get("reminder.card", lang, hub=hub.name, day=day, time=time)]
+    lines = [texts.get("reminder.card", lang, hub=hub.name, day=day, time=time)]
     if session.title:
-        lines.append(svc.texts.get("reminder.event", lang, title=session.title))
+        lines.append(texts.get("reminder.event", lang, title=session.title))
     if hub.venue:
-        lines.append(svc.texts.get("reminder.venue", lang, venue=hub.venue))
+        lines.append(texts.get("reminder.venue", lang, venue=hub.venue))
     return "\n".join(lines)
 
 
@@ -55,51 +55,51 @@ def coming_companions(invitation: Invitation, companions: list[Companion]) -> li
     return [c for c in companions if c.id in invitation.companion_ids]
 
 
-async def session_card(
-    svc: Services, invitation: Invitation, hub: HubSettings, now: datetime
+def session_card(
+    texts: Catalog, invitation: Invitation, hub: HubSettings, now: datetime, companions: list[Companion]
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The card's text and buttons; no buttons once the session is cancelled or has started."""
+    """The card's text and buttons; no buttons once the session is cancelled or has started.
+
+    `companions`: the member's companions when they answered Yes or Maybe (they can say who is coming), else [].
+    """
     session, lang = invitation.session, invitation.member.language
-    top = heading(svc, session, hub, lang)
+    top = heading(texts, session, hub, lang)
     if session.cancelled:
-        return f"{top}\n\n{svc.texts.get('rsvp.closed_cancelled', lang)}", None
+        return f"{top}\n\n{texts.get('rsvp.closed_cancelled', lang)}", None
     if not session.open_at(now):
-        return f"{top}\n\n{svc.texts.get('rsvp.closed_started', lang)}", None
-    companions: list[Companion] = []
-    if invitation.answer in ("yes", "maybe"):
-        companions = await svc.store.companions_of(invitation.member.id)
-    text = f"{top}\n\n{answer_line(svc, invitation, companions)}"
+        return f"{top}\n\n{texts.get('rsvp.closed_started', lang)}", None
+    text = f"{top}\n\n{answer_line(texts, invitation, companions)}"
     if invitation.answer is not None:
-        text += "\n" + svc.texts.get("rsvp.can_change", lang)
-    return text, rsvp_keyboard(svc, session.id, invitation.answer, lang, with_who=bool(companions))
+        text += "\n" + texts.get("rsvp.can_change", lang)
+    return text, rsvp_keyboard(texts, session.id, invitation.answer, lang, with_who=bool(companions))
 
 
-def answer_line(svc: Services, invitation: Invitation, companions: list[Companion]) -> str:
+def answer_line(texts: Catalog, invitation: Invitation, companions: list[Companion]) -> str:
     lang, answer = invitation.member.language, invitation.answer
     if answer is None:
-        return svc.texts.get("reminder.question", lang)
+        return texts.get("reminder.question", lang)
     if answer == "yes" and invitation.waitlist_position is not None:
-        return svc.texts.get("rsvp.waiting", lang, position=invitation.waitlist_position)
+        return texts.get("rsvp.waiting", lang, position=invitation.waitlist_position)
     if answer == "yes":
         coming = coming_companions(invitation, companions)
         if not coming:
-            return svc.texts.get("rsvp.said_yes", lang)
-        names = [svc.texts.get("rsvp.you", lang), *(c.name for c in coming)]
-        return svc.texts.get("rsvp.said_yes_with", lang, names=format_list(names, locale=lang))
-    return svc.texts.get(f"rsvp.said_{answer}", lang)
+            return texts.get("rsvp.said_yes", lang)
+        names = [texts.get("rsvp.you", lang), *(c.name for c in coming)]
+        return texts.get("rsvp.said_yes_with", lang, names=format_list(names, locale=lang))
+    return texts.get(f"rsvp.said_{answer}", lang)
 
 
 def rsvp_keyboard(
-    svc: Services, session_id: int, answer: str | None, lang: str, *, with_who: bool
+    texts: Catalog, session_id: int, answer: str | None, lang: str, *, with_who: bool
 ) -> InlineKeyboardMarkup:
     """Yes / No / Maybe in one row, the current answer ticked; "Who is coming?" for a family that answered."""
     row = []
     for name, code in ANSWER_CODES.items():
-        label = svc.texts.get(f"rsvp.{name}", lang)
+        label = texts.get(f"rsvp.{name}", lang)
         if name == answer:
-            label = svc.texts.get("rsvp.chosen", lang, label=label)
+            label = texts.get("rsvp.chosen", lang, label=label)
         row.append((label, rsvp_data(session_id, code)))
     rows = [row]
     if with_who:
-        rows.append([(svc.texts.get("rsvp.who_button", lang), rsvp_data(session_id, "w"))])
+        rows.append([(texts.get("rsvp.who_button", lang), rsvp_data(session_id, "w"))])
     return keyboard(*rows)

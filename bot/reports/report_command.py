@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date
-from pathlib import Path
 
-from bot.cli import EXIT_CONFIG, command
-from bot.config import HubSettings, Settings
+from bot.config import EXIT_CONFIG, HubSettings, Settings
 from bot.domain.clock import SystemClock
 from bot.messages.catalog import Catalog
 from bot.reports.funder_report import report_files, write_files
@@ -17,21 +14,6 @@ from bot.reports.weekly_summary import Period
 from storage import Store
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--hub", required=True, help="the hub's id, as in the configuration")
-    parser.add_argument("--from", dest="first", required=True, type=_date, help="first day, YYYY-MM-DD")
-    parser.add_argument("--to", dest="last", required=True, type=_date, help="last day (included), YYYY-MM-DD")
-    parser.add_argument("--out", required=True, type=Path, help="folder to write the files into")
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
-
-
-@command("report", "write a hub's funder report (report.md), its CSV files and chart.png", _arguments)
 def report(args: argparse.Namespace, settings: Settings) -> int:
     hub = settings.hub(args.hub)
     if hub is None:

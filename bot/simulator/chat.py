@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import build_application
-from bot.cli import command
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.domain.consent import CONTACT, TEXT_VERSIONS, WELLBEING
@@ -46,14 +45,7 @@ Type the number of a button to tap it.
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$")
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--as", dest="role", choices=("member", "coordinator"), default="member",
-                        help="whose side of the chat you are on (default: a new member)")
-    parser.add_argument("--lang", default="en", help="your Telegram app's language code, e.g. uk or ar (default: en)")
-    parser.add_argument("--db", type=Path, help="keep the chat's database in this file (default: a temporary one)")
 
-
-@command("chat", "chat with the real bot in this terminal, with a clock you can move on", _arguments)
 def chat(args: argparse.Namespace, settings: Settings) -> int:
     if not getattr(args, "verbose", False):
         logging.getLogger().setLevel(logging.WARNING)  # the bot's log would bury the conversation

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import build_application
-from bot.cli import command
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.runtime import dispatch_now, running
@@ -38,12 +37,7 @@ TIMEOUT = 10.0
 QUIET = 0.03
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"folder for the chart, the CSV files and the conversation (default: {DEFAULT_OUT})")
 
-
-@command("demo", "play a week at a demo hub on a pretend Telegram: no token or configuration needed", _arguments)
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     if not getattr(args, "verbose", False):
         logging.getLogger().setLevel(logging.WARNING)  # the bot's log would bury the conversation
