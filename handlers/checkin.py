@@ -20,9 +20,10 @@ from bot.domain.people import Member
 from bot.jobs import checkins
 from bot.jobs.checkins import Context
 from bot.jobs.safeguarding import low_answer_reply
+from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.conversation import parse_callback, parse_int
+from handlers.common import refuse
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
@@ -36,11 +37,6 @@ async def edit_message(query: CallbackQuery, text: str, markup: InlineKeyboardMa
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             raise
-
-
-async def refuse(query: CallbackQuery, svc: Services, lang: str, key: str = "common.old_button") -> None:
-    """Answer a button that cannot be honoured; nothing has changed."""
-    await query.answer(svc.texts.get(key, lang), show_alert=True)
 
 
 def in_private_chat(query: CallbackQuery) -> bool:
@@ -58,10 +54,10 @@ async def on_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     parts = parse_callback(query.data, checkins.PREFIX, 3)
     ctx = await _session_asked(svc, query, member, parts)
     if ctx is None or parts is None or member is None:
-        await refuse(query, svc, lang)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     if not await svc.store.has_consent(member.id, WELLBEING):
-        await refuse(query, svc, lang, "checkin.no_consent")
+        await refuse(svc, query, "checkin.no_consent", lang=lang)
         return
     step, value = parts[1], parts[2]
     if step == checkins.STEP_WHO:
@@ -93,7 +89,7 @@ async def _session_asked(
 async def _who(svc: Services, query: CallbackQuery, member: Member, ctx: Context, value: str) -> None:
     """A carer says who answers; asked once, so a later tap keeps the first answer."""
     if value not in checkins.ANSWERED_AS or member.role != "carer":
-        await refuse(query, svc, ctx.lang)
+        await refuse(svc, query, "common.old_button", lang=ctx.lang)
         return
     if await svc.store.answer_mode(member.id) is None:
         await svc.store.set_answer_mode(member.id, value, svc.clock.now())
@@ -104,7 +100,7 @@ async def _who(svc: Services, query: CallbackQuery, member: Member, ctx: Context
 async def _change(svc: Services, query: CallbackQuery, ctx: Context, value: str) -> None:
     current = ctx.checkin
     if value != "change" or current is None:
-        await refuse(query, svc, ctx.lang)
+        await refuse(svc, query, "common.old_button", lang=ctx.lang)
         return
     if svc.clock.now() >= checkins.change_deadline(current.first_answered_at, ctx.window_hours):
         await _refuse_change(svc, query, ctx)
@@ -116,13 +112,13 @@ async def _change(svc: Services, query: CallbackQuery, ctx: Context, value: str)
 async def _refuse_change(svc: Services, query: CallbackQuery, ctx: Context) -> None:
     window = checkins.window_words(ctx.window_hours, ctx.lang)
     await edit_message(query, checkins.closed_view(svc, ctx, "checkin.change_closed", window=window))
-    await refuse(query, svc, ctx.lang, "checkin.change_closed_short")
+    await refuse(svc, query, "checkin.change_closed_short", lang=ctx.lang)
 
 
 async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Context, step: str, value: str) -> None:
     changes = checkin_rules.changes_for(step, value)
     if changes is None:
-        await refuse(query, svc, ctx.lang)
+        await refuse(svc, query, "common.old_button", lang=ctx.lang)
         return
     mode = await svc.store.answer_mode(member.id)
     if checkins.needs_who_question(member.role, mode):
@@ -132,7 +128,7 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
     now = svc.clock.now()
     if ctx.checkin is None and not checkin_rules.open_for_first_answer(ctx.session.ends_at, now):
         await edit_message(query, checkins.closed_view(svc, ctx, "checkin.closed"))
-        await refuse(query, svc, ctx.lang, "checkin.closed")
+        await refuse(svc, query, "checkin.closed", lang=ctx.lang)
         return
     changeable_after = now - timedelta(hours=ctx.window_hours)
     outcome, stored = await svc.store.record_checkin_answer(

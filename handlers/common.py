@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.messages.callbacks import parse_callback
 from bot.messages.i18n import format_duration
 from bot.messages.keyboards import grid
 from bot.services import Services, services
-from handlers.conversation import parse_callback, route_text
+from handlers.text_input import route_text
 
 COMMANDS = ("help", "language", "privacy")
 
@@ -33,12 +34,34 @@ def register_fallbacks(application: Application[Any, Any, Any, Any, Any, Any], g
 
 
 async def reader_language(svc: Services, update: Update) -> str:
-    """The member's chosen language, else the nearest to their Telegram client's."""
+    """The member's chosen language, else the nearest to their Telegram client's (Services.person)."""
     user = update.effective_user
     if user is None:
         return svc.texts.best_language(None)
-    member = await svc.store.member_by_user(user.id)
-    return member.language if member else svc.texts.best_language(user.language_code)
+    return (await svc.person(user))[1]
+
+
+async def refuse(svc: Services, asked: Update | CallbackQuery, key: str = "common.not_allowed", *,
+                 lang: str | None = None) -> None:
+    """The one answer to what cannot be honoured: a button or command that is not the person's, an old or forged
+    button, an answer too late. Said kindly (a button gets an alert, a message a reply); nothing has changed."""
+    query = asked if isinstance(asked, CallbackQuery) else asked.callback_query
+    if lang is None:
+        user = asked.from_user if isinstance(asked, CallbackQuery) else asked.effective_user
+        lang = (await svc.person(user))[1] if user is not None else svc.texts.best_language(None)
+    text = svc.texts.get(key, lang)
+    if query is not None:
+        await query.answer(text, show_alert=True)
+    elif isinstance(asked, Update) and asked.effective_message is not None:
+        await asked.effective_message.reply_text(text)
+
+
+async def close_question(query: CallbackQuery, choice: str) -> None:
+    """Take the buttons off the answered question and show what was chosen."""
+    message = query.message
+    if message is None or not hasattr(message, "text") or message.text is None:
+        return
+    await query.edit_message_text(f"{message.text}\n\n✓ {choice}", reply_markup=None)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

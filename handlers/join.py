@@ -15,11 +15,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.domain import consent
 from bot.domain.people import JoinDraft, NewCompanion
+from bot.messages.callbacks import parse_callback
 from bot.messages.catalog import LANGUAGES
 from bot.messages.i18n import format_duration
 from bot.messages.keyboards import grid, keyboard
 from bot.services import Services, services
-from handlers.conversation import parse_callback, register_text_input
+from handlers.common import close_question, refuse
+from handlers.text_input import register_text_input
 
 PREFIX = "j"
 HUB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -80,7 +82,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     draft = await svc.store.join_draft(query.from_user.id)
     if parts is None or draft is None or parts[0] != draft.step or svc.hub(draft.hub_id) is None:
         lang = draft.data.get("lang") if draft else svc.texts.best_language(query.from_user.language_code)
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     step, value = parts
     handler = _STEPS.get(step)
@@ -93,7 +95,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _step_lang(svc: Services, query: CallbackQuery, draft: JoinDraft, value: str) -> bool:
     if not svc.texts.supports(value):
         return False
-    await _close_question(query, LANGUAGES[value].name)
+    await close_question(query, LANGUAGES[value].name)
     await _ask(svc, query.from_user.id, _next(draft, "age", lang=value))
     return True
 
@@ -101,14 +103,14 @@ async def _step_lang(svc: Services, query: CallbackQuery, draft: JoinDraft, valu
 async def _step_age(svc: Services, query: CallbackQuery, draft: JoinDraft, value: str) -> bool:
     lang = draft.data["lang"]
     if value == "no":
-        await _close_question(query, svc.texts.get("buttons.no_16", lang))
+        await close_question(query, svc.texts.get("buttons.no_16", lang))
         await svc.store.discard_join_draft(draft.telegram_user_id)
         await svc.store.clear_input(draft.telegram_user_id)
         await query.get_bot().send_message(query.from_user.id, svc.texts.get("join.under_16", lang))
         return True
     if value != "yes":
         return False
-    await _close_question(query, svc.texts.get("buttons.yes_16", lang))
+    await close_question(query, svc.texts.get("buttons.yes_16", lang))
     await _ask(svc, query.from_user.id, _next(draft, "contact"))
     return True
 
@@ -116,14 +118,14 @@ async def _step_age(svc: Services, query: CallbackQuery, draft: JoinDraft, value
 async def _step_contact(svc: Services, query: CallbackQuery, draft: JoinDraft, value: str) -> bool:
     lang = draft.data["lang"]
     if value == "no":
-        await _close_question(query, svc.texts.get("buttons.decline", lang))
+        await close_question(query, svc.texts.get("buttons.decline", lang))
         await svc.store.discard_join_draft(draft.telegram_user_id)
         await svc.store.clear_input(draft.telegram_user_id)
         await query.get_bot().send_message(query.from_user.id, svc.texts.get("join.contact_declined", lang))
         return True
     if value != "yes":
         return False
-    await _close_question(query, svc.texts.get("buttons.agree", lang))
+    await close_question(query, svc.texts.get("buttons.agree", lang))
     await _ask(svc, query.from_user.id, _next(draft, "wb", contact=True))
     return True
 
@@ -132,7 +134,7 @@ async def _step_wellbeing(svc: Services, query: CallbackQuery, draft: JoinDraft,
     if value not in ("yes", "no"):
         return False
     label = "buttons.wellbeing_yes" if value == "yes" else "buttons.wellbeing_no"
-    await _close_question(query, svc.texts.get(label, draft.data["lang"]))
+    await close_question(query, svc.texts.get(label, draft.data["lang"]))
     await _ask(svc, query.from_user.id, _next(draft, "role", wellbeing=value == "yes"))
     return True
 
@@ -140,7 +142,7 @@ async def _step_wellbeing(svc: Services, query: CallbackQuery, draft: JoinDraft,
 async def _step_role(svc: Services, query: CallbackQuery, draft: JoinDraft, value: str) -> bool:
     if value not in ROLES:
         return False
-    await _close_question(query, svc.texts.get(f"buttons.role_{value}", draft.data["lang"]))
+    await close_question(query, svc.texts.get(f"buttons.role_{value}", draft.data["lang"]))
     await _ask(svc, query.from_user.id, _next(draft, "comp", role=value))
     return True
 
@@ -153,12 +155,12 @@ async def _step_companions(svc: Services, query: CallbackQuery, draft: JoinDraft
                 query.from_user.id, svc.texts.get("join.companions_full", lang, max=MAX_COMPANIONS)
             )
             return True
-        await _close_question(query, svc.texts.get("buttons.add_person", lang))
+        await close_question(query, svc.texts.get("buttons.add_person", lang))
         await _ask(svc, query.from_user.id, _next(draft, "cname"))
         return True
     if value != "done":
         return False
-    await _close_question(query, svc.texts.get("buttons.that_is_all", lang))
+    await close_question(query, svc.texts.get("buttons.that_is_all", lang))
     await _finish(svc, query, draft)
     return True
 
@@ -166,7 +168,7 @@ async def _step_companions(svc: Services, query: CallbackQuery, draft: JoinDraft
 async def _step_companion_age(svc: Services, query: CallbackQuery, draft: JoinDraft, value: str) -> bool:
     if value not in AGE_BANDS or "pending" not in draft.data:
         return False
-    await _close_question(query, svc.texts.get(f"age_band.{value}", draft.data["lang"]))
+    await close_question(query, svc.texts.get(f"age_band.{value}", draft.data["lang"]))
     pending = {**draft.data["pending"], "age_band": value}
     await _ask(svc, query.from_user.id, _next(draft, "crel", pending=pending))
     return True
@@ -177,7 +179,7 @@ async def _step_companion_relationship(svc: Services, query: CallbackQuery, draf
     if value not in RELATIONSHIPS or not pending or "age_band" not in pending:
         return False
     lang = draft.data["lang"]
-    await _close_question(query, svc.texts.get(f"relationship.{value}", lang))
+    await close_question(query, svc.texts.get(f"relationship.{value}", lang))
     companions = [*draft.data.get("companions", []), {**pending, "relationship": value}]
     data = {key: item for key, item in draft.data.items() if key != "pending"}
     await query.get_bot().send_message(
@@ -198,11 +200,11 @@ async def _step_join_again(svc: Services, query: CallbackQuery, draft: JoinDraft
     await svc.store.discard_join_draft(draft.telegram_user_id)
     await svc.store.clear_input(draft.telegram_user_id)
     if value == "no":
-        await _close_question(query, svc.texts.get("buttons.join_no", lang))
+        await close_question(query, svc.texts.get("buttons.join_no", lang))
         await query.get_bot().send_message(query.from_user.id, svc.texts.get("join.cancelled", lang))
         return True
     await svc.store.add_membership(member.id, hub.id, svc.clock.now())
-    await _close_question(query, svc.texts.get("buttons.join_yes", lang))
+    await close_question(query, svc.texts.get("buttons.join_yes", lang))
     await query.get_bot().send_message(query.from_user.id, svc.texts.get("join.done", lang, hub=hub.name))
     return True
 
@@ -341,13 +343,6 @@ async def _finish(svc: Services, query: CallbackQuery, draft: JoinDraft) -> None
         text += "\n" + svc.texts.get("join.done_with", lang, names=", ".join(c.name for c in companions))
     await query.get_bot().send_message(user.id, text)
 
-
-async def _close_question(query: CallbackQuery, choice: str) -> None:
-    """Take the buttons off the answered question and show what was chosen."""
-    message = query.message
-    if message is None or not hasattr(message, "text") or message.text is None:
-        return
-    await query.edit_message_text(f"{message.text}\n\n✓ {choice}", reply_markup=None)
 
 
 def _signposts(svc: Services) -> dict[str, str]:

@@ -20,10 +20,11 @@ from bot.domain.wellbeing import MeasureRun
 from bot.jobs import measures
 from bot.jobs.checkins import ANSWERED_AS, needs_who_question
 from bot.jobs.safeguarding import low_answer_reply
+from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.checkin import edit_message, in_private_chat, refuse
-from handlers.conversation import parse_callback, parse_int
+from handlers.checkin import edit_message, in_private_chat
+from handlers.common import refuse
 
 COMMANDS = ("checkin",)
 
@@ -64,11 +65,11 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     invite = await svc.store.delivery(delivery_id) if delivery_id else None
     if (parts is None or member is None or invite is None or invite.kind != measures.INVITE_KIND
             or invite.member_id != member.id or invite.state not in ("sent", "sending") or not in_private_chat(query)):
-        await refuse(query, svc, lang)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     if not await measures.invite_still_wanted(svc, member, invite):
         key = "checkin.no_consent" if not await svc.store.has_consent(member.id, WELLBEING) else "measure.closed"
-        await refuse(query, svc, lang, key)
+        await refuse(svc, query, key, lang=lang)
         return
     action = parts[1]
     if action == "no":
@@ -81,7 +82,7 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if await svc.store.answer_mode(member.id) is None:
             await svc.store.set_answer_mode(member.id, action, svc.clock.now())
     elif action != "go":
-        await refuse(query, svc, lang)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     if needs_who_question(member.role, await svc.store.answer_mode(member.id)):
         await edit_message(query, *measures.who_view(svc, lang, invite.id))
@@ -103,15 +104,15 @@ async def on_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     run = await svc.store.measure_run(run_id) if run_id else None
     if (parts is None or member is None or run is None or run.member_id != member.id or position is None
             or not in_private_chat(query)):
-        await refuse(query, svc, lang)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     invite = await _invite_of(svc, member, run.hub_id, run.term, run.point)
     if invite is None or not await measures.invite_still_wanted(svc, member, invite):
         has_consent = await svc.store.has_consent(member.id, WELLBEING)
-        await refuse(query, svc, lang, "measure.closed" if has_consent else "checkin.no_consent")
+        await refuse(svc, query, "measure.closed" if has_consent else "checkin.no_consent", lang=lang)
         return
     if run.complete or position != run.position:
-        await refuse(query, svc, lang)  # answered already (a double tap) or an old message
+        await refuse(svc, query, "common.old_button", lang=lang)  # answered already (a double tap) or an old message
         return
     await _step(svc, query, member, invite, run, parts[2])
 
@@ -121,7 +122,7 @@ async def _step(svc: Services, query: CallbackQuery, member: Member, invite: Del
     lang = member.language
     qset = next((s for s in measures.question_sets(svc) if s.id == run.question_set), None)
     if qset is None:
-        await refuse(query, svc, lang)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     if value_text == "pause":
         await svc.store.pause_measure_run(run.id, svc.clock.now())
@@ -135,14 +136,14 @@ async def _step(svc: Services, query: CallbackQuery, member: Member, invite: Del
     item = qset.items[run.position]
     value = None if value_text == "skip" else measure_rules.parse_value(item, value_text)
     if value is None and value_text != "skip":
-        await refuse(query, svc, lang)  # not a value this question offers
+        await refuse(svc, query, "common.old_button", lang=lang)  # not a value this question offers
         return
     complete = run.position + 1 == len(qset.items)
     stored = await svc.store.answer_measure_item(run_id=run.id, position=run.position, item=item.id,
                                                  scale=item.scale.id, value=value, complete=complete,
                                                  now=svc.clock.now())
     if not stored:
-        await refuse(query, svc, lang)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     text, markup = await _next_view(svc, member, invite)
     if not item.needs_signposting(value):

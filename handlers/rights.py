@@ -15,11 +15,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.domain import consent
 from bot.domain.people import Member
+from bot.messages.callbacks import parse_callback
 from bot.messages.catalog import LANGUAGES
 from bot.messages.i18n import format_duration, format_full_date
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.conversation import parse_callback
+from handlers.common import close_question, refuse
 
 log = logging.getLogger(__name__)
 
@@ -182,14 +183,14 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parts = parse_callback(query.data, PREFIX, 2)
     action = _ACTIONS.get((parts[0], parts[1])) if parts else None
     if action is None or (member is None and parts is not None and parts[0] != "forget"):
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     reply = await action(svc, query, member, lang)
     await query.answer(reply)
 
 
 async def _forget_ask(svc: Services, query: CallbackQuery, member: Member | None, lang: str) -> None:
-    await _close(query, svc.texts.get("rights_buttons.forget_offer", lang))
+    await close_question(query, svc.texts.get("rights_buttons.forget_offer", lang))
     await query.get_bot().send_message(
         query.from_user.id, svc.texts.get("rights.forget_question", lang), reply_markup=_forget_buttons(svc, lang)
     )
@@ -200,12 +201,12 @@ async def _forget_yes(svc: Services, query: CallbackQuery, member: Member | None
     log.info("forgot a person on request: deleted %s, detached %s, scrubbed %d mention(s)",
              {k: v for k, v in report.deleted.items() if v}, {k: v for k, v in report.detached.items() if v},
              report.scrubbed)
-    await _close(query, svc.texts.get("rights_buttons.forget_yes", lang))
+    await close_question(query, svc.texts.get("rights_buttons.forget_yes", lang))
     await query.get_bot().send_message(query.from_user.id, svc.texts.get("rights.forgotten", lang))
 
 
 async def _forget_no(svc: Services, query: CallbackQuery, member: Member | None, lang: str) -> None:
-    await _close(query, svc.texts.get("rights_buttons.forget_no", lang))
+    await close_question(query, svc.texts.get("rights_buttons.forget_no", lang))
     await query.get_bot().send_message(query.from_user.id, svc.texts.get("rights.forget_kept", lang))
 
 
@@ -268,7 +269,7 @@ async def _ask_to_give(svc: Services, query: CallbackQuery, member: Member | Non
 async def _agree(svc: Services, query: CallbackQuery, member: Member | None, lang: str) -> str | None:
     assert member is not None and query.data is not None
     kind = query.data.split(":")[1]
-    await _close(query, svc.texts.get("rights_buttons.agree", lang))
+    await close_question(query, svc.texts.get("rights_buttons.agree", lang))
     if await svc.store.has_consent(member.id, kind):
         return svc.texts.get("rights.unchanged", lang)
     now = svc.clock.now()
@@ -280,7 +281,7 @@ async def _agree(svc: Services, query: CallbackQuery, member: Member | None, lan
 
 
 async def _keep_consent_off(svc: Services, query: CallbackQuery, member: Member | None, lang: str) -> None:
-    await _close(query, svc.texts.get("rights_buttons.not_now", lang))
+    await close_question(query, svc.texts.get("rights_buttons.not_now", lang))
     await query.get_bot().send_message(query.from_user.id, svc.texts.get("rights.unchanged", lang))
 
 
@@ -290,14 +291,14 @@ async def _delete_answers(svc: Services, query: CallbackQuery, member: Member | 
         return svc.texts.get("common.old_button", lang)  # they said yes again since: keep their answers
     deleted = await svc.store.delete_wellbeing_answers(member.id)
     log.info("deleted %d wellbeing answer(s) after consent was withdrawn", deleted)
-    await _close(query, svc.texts.get("rights_buttons.delete_answers", lang))
+    await close_question(query, svc.texts.get("rights_buttons.delete_answers", lang))
     await query.get_bot().send_message(member.chat_id, svc.texts.get("rights.answers_deleted", lang))
     return None
 
 
 async def _keep_answers(svc: Services, query: CallbackQuery, member: Member | None, lang: str) -> None:
     assert member is not None
-    await _close(query, svc.texts.get("rights_buttons.keep_answers", lang))
+    await close_question(query, svc.texts.get("rights_buttons.keep_answers", lang))
     retention = format_duration(svc.settings.retention.anonymise_answers_after_days, lang)
     await query.get_bot().send_message(member.chat_id, svc.texts.get("rights.answers_kept", lang, retention=retention))
 
@@ -324,13 +325,6 @@ async def _refresh(svc: Services, query: CallbackQuery, member: Member) -> None:
     text, markup = await _consent_screen(svc, member)
     await query.edit_message_text(text, reply_markup=markup)
 
-
-async def _close(query: CallbackQuery, choice: str) -> None:
-    """Take the buttons off the answered question and show what was chosen."""
-    message = query.message
-    if message is None or not hasattr(message, "text") or message.text is None:
-        return
-    await query.edit_message_text(f"{message.text}\n\n✓ {choice}", reply_markup=None)
 
 
 async def contact_consent_back_on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

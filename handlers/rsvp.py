@@ -21,11 +21,11 @@ from bot.domain.people import Companion
 from bot.domain.sessions import Invitation
 from bot.jobs.notices import place_notice
 from bot.jobs.reminders import member_card
+from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import grid
 from bot.messages.session_card import RSVP_PREFIX, heading, rsvp_data
 from bot.services import Services, services
-from handlers.common import reader_language
-from handlers.conversation import parse_callback, parse_int
+from handlers.common import reader_language, refuse
 from storage.rsvps import RsvpChange
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ async def on_rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parts = parse_callback(query.data, RSVP_PREFIX, 2)
     session_id = parse_int(parts[0]) if parts else None
     if parts is None or session_id is None or not ACTION.match(parts[1]):
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     invitation = await svc.store.invitation(session_id, member.id) if member else None
     hub = svc.hub(invitation.session.hub_id) if invitation else None
@@ -112,7 +112,7 @@ async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation,
     companions = await svc.store.companions_of(invitation.member.id)
     too_big = mask is not None and mask >= 1 << len(companions)
     if not companions or invitation.answer not in ("yes", "maybe") or too_big:
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     if mask is None:
         mask = _mask_of(invitation, companions)
@@ -137,7 +137,7 @@ async def _confirm_who(svc: Services, query: CallbackQuery, invitation: Invitati
     companions = await svc.store.companions_of(invitation.member.id)
     lang = invitation.member.language
     if not companions or mask >= 1 << len(companions):
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     chosen = [c.id for index, c in enumerate(companions) if mask & (1 << index)]
     everyone = len(chosen) == len(companions)

@@ -15,9 +15,10 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 from bot.config import HubSettings
 from bot.domain.people import Member
 from bot.jobs import checkins, safeguarding
+from bot.messages.callbacks import parse_callback, parse_int
 from bot.services import Services, services
-from handlers.checkin import edit_message, in_private_chat, refuse
-from handlers.conversation import parse_callback, parse_int
+from handlers.checkin import edit_message, in_private_chat
+from handlers.common import refuse
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
@@ -36,7 +37,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif parts is not None and parts[0] == "talk" and member is not None:
         await _talk(svc, query, member, parts[1])
     else:
-        await refuse(query, svc, lang)
+        await refuse(svc, query, "common.old_button", lang=lang)
 
 
 async def _talk_hub(svc: Services, member: Member, where: str) -> tuple[HubSettings, int | None] | None:
@@ -62,7 +63,7 @@ async def _talk_hub(svc: Services, member: Member, where: str) -> tuple[HubSetti
 async def _talk(svc: Services, query: CallbackQuery, member: Member, where: str) -> None:
     found = await _talk_hub(svc, member, where) if in_private_chat(query) else None
     if found is None:
-        await refuse(query, svc, member.language)
+        await refuse(svc, query, "common.old_button", lang=member.language)
         return
     hub, session_id = found
     _, created = await safeguarding.request_talk(svc, member, hub, session_id)
@@ -77,9 +78,9 @@ async def _acknowledge(svc: Services, query: CallbackQuery, alert_text: str) -> 
     alert_id = parse_int(alert_text)
     alert = await svc.store.alert(alert_id) if alert_id else None
     if alert is None or not safeguarding.may_acknowledge(svc, user.id, alert.hub_id):
-        await refuse(query, svc, safeguarding.STAFF_LANGUAGE, "common.not_allowed")
+        await refuse(svc, query, "common.not_allowed", lang=safeguarding.STAFF_LANGUAGE)
         return
-    hub = svc.hub(alert.hub_id)
+    hub = svc.hub(alert.hub_id, lang=safeguarding.STAFF_LANGUAGE)
     assert hub is not None  # may_acknowledge checked it
     first = await svc.store.acknowledge_alert(alert.id, user.id, svc.clock.now())
     acknowledged = await svc.store.alert(alert.id)

@@ -41,7 +41,7 @@ def sentences(text: str) -> list[str]:
 
 def test_every_hub_language_has_a_catalog() -> None:
     assert set(REQUIRED_LANGUAGES) <= set(CATALOGS)
-    assert set(CATALOGS) <= set(LANGUAGES), "a catalog file for a language bot/texts.py does not list"
+    assert set(CATALOGS) <= set(LANGUAGES), "a catalog file for a language bot/messages/catalog.py does not list"
 
 
 @pytest.mark.parametrize("lang", OTHER_LANGUAGES)

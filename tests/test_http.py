@@ -1,4 +1,4 @@
-"""The lean HTTP client (bot/http.py): kept-alive connections, the answers a server can give, and failures
+"""The lean HTTP client (bot/transport/http.py): kept-alive connections, the answers a server can give, and failures
 turned into python-telegram-bot's own TimedOut and NetworkError."""
 
 from __future__ import annotations

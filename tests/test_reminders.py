@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import ReminderRule
-from bot.jobs.reminders import due, fires_at, plan_reminders, schedule
+from bot.domain.reminders import fires_at, schedule
+from bot.jobs.reminders import due, plan_reminders
 from tests.conftest import hub_settings, make_settings
 from tests.reminder_helpers import add_member, next_session, reminders_to
 

@@ -1,6 +1,6 @@
 """Validated question sets as data: the shipped ONS4 and loneliness sets, plus any licensed set configured.
 
-A set is a TOML file (see bot/questions/ons4.toml): id, name, language, intro, copyright line, scales (a
+A set is a TOML file (see bot/domain/questions/ons4.toml): id, name, language, intro, copyright line, scales (a
 0-10 style keypad `min`/`max`, or `options` with a stored value and a label each) and items (id, scale, exact
 wording, and optionally `signpost = [low, high]`: answers that get the help numbers at once). An organisation
 holding a licence (e.g. SWEMWBS, which must show its copyright line and must not be altered) adds its file

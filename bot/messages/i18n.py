@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, format_timedelta
@@ -30,3 +30,8 @@ def format_clock(moment: datetime, tz: str | ZoneInfo, lang: str) -> str:
 def format_full_date(moment: datetime, tz: str | ZoneInfo, lang: str) -> str:
     """'23 November 2026' (with the year: consents and exports look back further than a week)."""
     return format_date(local(moment, tz).date(), "d MMMM y", locale=lang)
+
+
+def long_date(day: date, lang: str = "en") -> str:
+    """'24 November 2026': a day on its own, for reports and coordinators' file names and headings."""
+    return format_date(day, "d MMMM y", locale=lang)

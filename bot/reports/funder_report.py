@@ -15,10 +15,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from babel.dates import format_date
-
 from bot.config import HubSettings
 from bot.messages.catalog import Catalog
+from bot.messages.i18n import long_date
 from bot.reports.charts import ChartWords, attendance_chart
 from bot.reports.csv_export import export_files
 from bot.reports.summary import SUPPRESS_BELOW, CheckinTotals, Ratio, Render, return_measures, total_checkins
@@ -36,7 +35,7 @@ KINDS = ("weekly", "sharing", "celebration", "event")
 ONS4 = "ons4"
 SUMMED_SCALES = ("ucla_1_3",)
 LONELINESS_TOTAL = "total:ucla_1_3"
-# Items where a lower answer is the better one (see bot/questions/*.toml); every other item: higher is better.
+# Items where a lower answer is the better one (see bot/domain/questions/*.toml); every other item: higher is better.
 ITEM_ORDER = ("ons_life_satisfaction", "ons_worthwhile", "ons_happiness", "ons_anxiety", "loneliness_direct",
               "ucla_lack_companionship", "ucla_left_out", "ucla_isolated", LONELINESS_TOTAL)
 LOWER_IS_BETTER = frozenset({"ons_anxiety", "loneliness_direct", "ucla_lack_companionship", "ucla_left_out",
@@ -77,9 +76,9 @@ async def gather_report(store: Store, hub: HubSettings, period: Period, now: dat
 
 def render_report(f: ReportFigures, texts: Catalog) -> str:
     r = Render(texts, "en", forwardable=True)
-    first, last = _day(f.period.first), _day(f.period.last)
+    first, last = long_date(f.period.first), long_date(f.period.last)
     lines = [r.t("report.title", hub=f.hub.name, first=first, last=last), "",
-             r.t("report.prepared", today=_day(f.today)), ""]
+             r.t("report.prepared", today=long_date(f.today)), ""]
     for section in (_sessions, _reach, _feelings, _returns, _measures, _alerts, _city, _files):
         lines += [*section(f, r), ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -101,7 +100,7 @@ def _reach(f: ReportFigures, r: Render) -> list[str]:
              r.t("report.reach_direct", count=r.count(reach.direct_people + reach.direct_visits)),
              r.t("report.reach_indirect", count=r.count(reach.indirect_people + reach.indirect_visits)),
              r.t("report.reach_new", new=r.count(reach.new), returning=r.count(reach.returning),
-                 first=_day(f.period.first)),
+                 first=long_date(f.period.first)),
              "", r.t("report.band_table"), r.t("report.band_rule")]
     by_band: Counter[str] = Counter()
     for row in reach.by_band:
@@ -214,15 +213,12 @@ def _files(f: ReportFigures, r: Render) -> list[str]:
             r.t("report.files_chart")]
 
 
-def _day(day: date) -> str:
-    return format_date(day, "d MMMM y", locale="en")
-
 
 def report_chart(f: ReportFigures, texts: Catalog) -> bytes:
     def t(key: str, **values: object) -> str:
         return texts.get(f"summary.{key}", "en", **values)
 
-    period = f"{_day(f.period.first)} – {_day(f.period.last)}"
+    period = f"{long_date(f.period.first)} – {long_date(f.period.last)}"
     words = ChartWords(t("chart_title", hub=f.hub.name, period=period), t("chart_attended"), t("chart_happier"),
                        t("chart_week"), t("chart_people"), t("chart_percent"), t("small"), t("chart_empty"))
     return attendance_chart(f.weeks, words, forwardable=True)

@@ -5,12 +5,12 @@ Anyone else gets one polite refusal and nothing else: no figures, no hub names, 
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.config import HubSettings
 from bot.messages.keyboards import grid
 from bot.services import Services
-from handlers.common import reader_language
+from handlers.common import refuse
 
 
 async def hubs_or_refuse(svc: Services, update: Update) -> list[HubSettings] | None:
@@ -20,14 +20,9 @@ async def hubs_or_refuse(svc: Services, update: Update) -> list[HubSettings] | N
         return None
     hubs = svc.hubs_coordinated_by(user.id)
     if not hubs:
-        await message.reply_text(svc.texts.get("common.not_allowed", await reader_language(svc, update)))
+        await refuse(svc, update)
         return None
     return hubs
-
-
-async def refuse_button(svc: Services, update: Update, query: CallbackQuery) -> None:
-    """A button someone may not use (forged, or for another hub): answered, nothing changed."""
-    await query.answer(svc.texts.get("common.not_allowed", await reader_language(svc, update)), show_alert=True)
 
 
 def hub_index(svc: Services, hub: HubSettings) -> int:

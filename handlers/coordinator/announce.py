@@ -15,11 +15,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot.config import HubSettings
 from bot.jobs.notices import ANNOUNCEMENT_KIND as KIND
 from bot.jobs.notices import ANNOUNCEMENT_LIFETIME as LIFETIME
+from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.common import reader_language
-from handlers.conversation import parse_callback, parse_int, register_text_input
+from handlers.common import reader_language, refuse
 from handlers.coordinator.access import hubs_or_refuse
+from handlers.text_input import register_text_input
 
 COORDINATOR_COMMANDS = ("announce",)
 PREFIX = "an"
@@ -67,7 +68,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict
     hub = svc.hub(str(data.get("hub", "")))
     if hub is None or not svc.coordinates(user.id, hub.id):
         await svc.store.clear_input(user.id)
-        await message.reply_text(svc.texts.get("common.not_allowed", lang))
+        await refuse(svc, update, lang=lang)
         return
     text = message.text.strip()
     if not text or len(text) > MAX_TEXT:
@@ -99,10 +100,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parts = parse_callback(query.data, PREFIX, 2)
     index = parse_int(parts[1], low=0, high=99) if parts else None
     if parts is None or index is None or parts[0] not in ("h", "y", "e", "x"):
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     if not svc.hubs_coordinated_by(query.from_user.id):
-        await query.answer(svc.texts.get("common.not_allowed", lang), show_alert=True)
+        await refuse(svc, query, "common.not_allowed", lang=lang)
         return
     step = parts[0]
     if step == "h":
@@ -120,7 +121,7 @@ async def _picked(svc: Services, query: CallbackQuery, index: int, lang: str) ->
     hub_ids = pending.get("hubs", []) if pending else []
     hub = svc.hub(hub_ids[index]) if index < len(hub_ids) else None
     if hub is None or not svc.coordinates(query.from_user.id, hub.id):
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     await query.answer()
     text, markup = await _ask_for_text(svc, query.from_user.id, hub, lang)
@@ -131,10 +132,10 @@ async def _send(svc: Services, query: CallbackQuery, lang: str, context: Context
     pending = await svc.store.take_input(query.from_user.id, CONFIRM_INPUT)
     hub = svc.hub(str(pending.get("hub", ""))) if pending else None
     if pending is None or hub is None:
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     if not svc.coordinates(query.from_user.id, hub.id):
-        await query.answer(svc.texts.get("common.not_allowed", lang), show_alert=True)
+        await refuse(svc, query, "common.not_allowed", lang=lang)
         return
     now = svc.clock.now()
     announcement = await svc.store.create_announcement(
@@ -149,7 +150,7 @@ async def _change(svc: Services, query: CallbackQuery, lang: str) -> None:
     pending = await svc.store.take_input(query.from_user.id, CONFIRM_INPUT)
     hub = svc.hub(str(pending.get("hub", ""))) if pending else None
     if hub is None or not svc.coordinates(query.from_user.id, hub.id):
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     await query.answer()
     text, markup = await _ask_for_text(svc, query.from_user.id, hub, lang)

@@ -16,12 +16,14 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.domain.sessions import Session
+from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.i18n import format_clock, format_day
 from bot.messages.keyboards import grid, keyboard
 from bot.services import Services, services
-from handlers.conversation import parse_callback, parse_int, register_text_input
-from handlers.coordinator.access import hubs_or_refuse, refuse_button
+from handlers.common import refuse
+from handlers.coordinator.access import hubs_or_refuse
 from handlers.join import AGE_BANDS
+from handlers.text_input import register_text_input
 from storage.register import Register, RegisterEntry
 
 COORDINATOR_COMMANDS = ("register",)
@@ -64,19 +66,19 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parts = parse_callback(query.data, PREFIX, 2) or parse_callback(query.data, PREFIX, 3)
     number = parse_int(parts[1]) if parts else None
     if parts is None or number is None:
-        await refuse_button(svc, update, query)
+        await refuse(svc, query)
         return
     action, extra = parts[0], parts[2] if len(parts) == 3 else None
     by_line = action in ("t", "b")
     session_id = await svc.store.attendance_session(number) if by_line else number
     session = await svc.store.session(session_id) if session_id else None
     if session is None or not svc.coordinates(query.from_user.id, session.hub_id):
-        await refuse_button(svc, update, query)
+        await refuse(svc, query)
         return
     handler = _ACTIONS.get((action, extra is not None))
     outcome = await handler(svc, query, session, number, extra) if handler else False
     if outcome is False:
-        await refuse_button(svc, update, query)
+        await refuse(svc, query)
     elif isinstance(outcome, str):
         await query.answer(outcome, show_alert=True)
     else:

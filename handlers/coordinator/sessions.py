@@ -15,12 +15,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.domain.sessions import Session
 from bot.jobs.notices import NOTICE_KIND, NOTICE_LIFETIME
+from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.messages.session_card import short_when
 from bot.services import Services, services
-from handlers.common import reader_language
-from handlers.conversation import parse_callback, parse_int, register_text_input
+from handlers.common import reader_language, refuse
 from handlers.coordinator.access import hubs_or_refuse
+from handlers.text_input import register_text_input
 from storage.rsvps import SessionTally
 
 COORDINATOR_COMMANDS = ("sessions", "cancel")
@@ -38,14 +39,6 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], group: int)
     application.add_handler(CallbackQueryHandler(on_cancel_button, pattern=rf"^{PREFIX}:"), group)
     register_text_input(application, REASON_INPUT, on_reason)
     register_text_input(application, CONFIRM_INPUT, on_text_while_confirming)
-
-
-async def _refuse(svc: Services, update: Update) -> None:
-    lang = await reader_language(svc, update)
-    if update.callback_query is not None:
-        await update.callback_query.answer(svc.texts.get("common.not_allowed", lang), show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(svc.texts.get("common.not_allowed", lang))
 
 
 async def sessions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -120,10 +113,10 @@ async def on_cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     session_id = parse_int(parts[1]) if parts else None
     session = await svc.store.session(session_id) if session_id else None
     if parts is None or parts[0] not in _STEPS or session is None:
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     if not svc.coordinates(query.from_user.id, session.hub_id):
-        await _refuse(svc, update)
+        await refuse(svc, update)
         return
     if not session.open_at(svc.clock.now()) and parts[0] != "k":
         await query.answer(svc.texts.get("sessions_admin.cancel_closed", lang), show_alert=True)
@@ -146,7 +139,7 @@ async def _step_pick(svc: Services, query: CallbackQuery, session: Session, lang
 async def _step_no_reason(svc: Services, query: CallbackQuery, session: Session, lang: str, _: Any) -> None:
     awaited = await svc.store.awaited_input(query.from_user.id)
     if awaited is None or awaited[0] != REASON_INPUT or awaited[1].get("session") != session.id:
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     await query.answer()
     text, markup = await _confirmation(svc, query.from_user.id, session, "", lang)
@@ -157,7 +150,7 @@ async def _step_confirm(svc: Services, query: CallbackQuery, session: Session, l
                         context: ContextTypes.DEFAULT_TYPE) -> None:
     pending = await svc.store.take_input(query.from_user.id, CONFIRM_INPUT)
     if pending is None or pending.get("session") != session.id:
-        await query.answer(svc.texts.get("common.old_button", lang), show_alert=True)
+        await refuse(svc, query, "common.old_button", lang=lang)
         return
     now = svc.clock.now()
     told = await svc.store.cancel_session_telling(

@@ -8,18 +8,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from babel.dates import format_date
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.config import HubSettings
+from bot.messages.callbacks import parse_callback
+from bot.messages.i18n import long_date
 from bot.messages.keyboards import grid
 from bot.reports.csv_export import export_files
 from bot.reports.summary import summary_messages
 from bot.reports.weekly_summary import Period, chart_png, gather, term_period, week_so_far
 from bot.services import Services, services
-from handlers.conversation import parse_callback
-from handlers.coordinator.access import choose_hub, hub_at, hub_index, hubs_or_refuse, refuse_button
+from handlers.common import refuse
+from handlers.coordinator.access import choose_hub, hub_at, hub_index, hubs_or_refuse
 
 COORDINATOR_COMMANDS = ("summary", "export")
 RANGES = ("term", "last4", "last12", "year")
@@ -53,7 +54,7 @@ async def on_summary_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     parts = parse_callback(query.data, "sum", 1)
     hub = hub_at(svc, query.from_user.id, parts[0]) if parts else None
     if hub is None:
-        await refuse_button(svc, update, query)
+        await refuse(svc, query)
         return
     await query.answer()
     await query.edit_message_text(f"✓ {hub.name}")
@@ -97,7 +98,7 @@ async def on_export_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     parts = parse_callback(query.data, "exp", 2) or parse_callback(query.data, "exp", 1)
     hub = hub_at(svc, query.from_user.id, parts[0]) if parts else None
     if hub is None or parts is None:
-        await refuse_button(svc, update, query)
+        await refuse(svc, query)
         return
     if len(parts) == 1:
         await query.answer()
@@ -106,10 +107,10 @@ async def on_export_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     period = export_period(svc, hub, parts[1])
     if period is None:
-        await refuse_button(svc, update, query)
+        await refuse(svc, query)
         return
     await query.answer()
-    first, last = _day(period.first), _day(period.last)
+    first, last = long_date(period.first), long_date(period.last)
     await query.edit_message_text(svc.texts.get("export.preparing", "en", hub=hub.name, first=first, last=last))
     now = svc.clock.now()
     files = await export_files(svc.store, hub, period.window(hub, now))
@@ -131,6 +132,3 @@ def export_period(svc: Services, hub: HubSettings, name: str) -> Period | None:
 def _today(svc: Services, hub: HubSettings) -> date:
     return svc.clock.now().astimezone(hub.tz).date()
 
-
-def _day(day: date) -> str:
-    return format_date(day, "d MMMM y", locale="en")
