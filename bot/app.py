@@ -22,7 +22,7 @@ from bot.jobs import checkins, measures, notices, reminders, retention, safeguar
 from bot.messages.catalog import Catalog
 from bot.services import SERVICES_KEY, Services, services
 from bot.transport.http import gather_updates_while_busy, lean_or_default_request
-from handlers import activity, checkin, common, join, rights, rsvp
+from handlers import activity, checkin, common, join, rights, rsvp, text_input
 from handlers import measures as measure_steps
 from handlers import safeguarding as talk_requests
 from handlers.coordinator import announce, attendance, sessions, summary
@@ -37,6 +37,7 @@ GATHER_WHEN_BUSY = 2  # updates in hand from which getUpdates waits a moment, to
 # must be alone in its group, or it would hide the features' handlers.
 HANDLERS: tuple[tuple[int, Callable[[AnyApp, int], None]], ...] = (
     (-100, activity.register),           # log every update, by Telegram id only
+    (-3, text_input.register_command_ends_input),  # any command ends a question that waited for text
     (-2, rights.register_start),         # /start turns contact consent back on, before joining's /start
     (-1, activity.register_reachable),   # someone who blocked the bot and writes again is reachable again
     (0, join.register),

@@ -1,4 +1,5 @@
-""""I'd like someone to talk to" from a check-in or term measure, and the lead's Acknowledge button.
+""""I'd like someone to talk to" from a check-in, a term measure or the answer to distress typed as free text,
+and the lead's Acknowledge button.
 
 A talk request is honoured only from the person the check-in or questions were sent to; an acknowledgement
 only from that hub's safeguarding lead, its coordinators or an admin. Anything else is answered and changes
@@ -42,7 +43,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _talk_hub(svc: Services, member: Member, where: str) -> tuple[HubSettings, int | None] | None:
     """The hub (and session) a talk button belongs to, if it was really shown to this member."""
-    number = parse_int(where[1:]) if len(where) > 1 else None
+    number = parse_int(where[1:], low=0) if len(where) > 1 else None
     if number is None:
         return None
     if where[0] == "s":
@@ -51,6 +52,11 @@ async def _talk_hub(svc: Services, member: Member, where: str) -> tuple[HubSetti
             return None
         hub = svc.hub(session.hub_id)
         return (hub, session.id) if hub else None
+    if where[0] == "h":  # from the answer to distress typed as free text: one of their hubs, by position
+        hubs = svc.settings.hubs
+        if number >= len(hubs) or not await svc.store.is_member_of(member.id, hubs[number].id):
+            return None
+        return hubs[number], None
     if where[0] == "r":
         run = await svc.store.measure_run(number)
         if run is None or run.member_id != member.id:

@@ -311,11 +311,15 @@ class InputQueries:
             (telegram_user_id, kind, json.dumps(data, ensure_ascii=False), to_db(now)),
         )
 
-    async def awaited_input(self, telegram_user_id: int) -> tuple[str, dict[str, Any]] | None:
+    async def awaited_input(self, telegram_user_id: int,
+                            asked_since: datetime | None = None) -> tuple[str, dict[str, Any]] | None:
+        """What the person's next text answers; with `asked_since`, only a question asked at or after it."""
         row = await self.db.fetchone(
-            "SELECT kind, data FROM awaiting_input WHERE telegram_user_id = ?", (telegram_user_id,)
+            "SELECT kind, data, updated_at FROM awaiting_input WHERE telegram_user_id = ?", (telegram_user_id,)
         )
-        return (row["kind"], json.loads(row["data"])) if row else None
+        if row is None or (asked_since is not None and row["updated_at"] < to_db(asked_since)):
+            return None
+        return row["kind"], json.loads(row["data"])
 
     async def clear_input(self, telegram_user_id: int) -> None:
         await self.db.execute("DELETE FROM awaiting_input WHERE telegram_user_id = ?", (telegram_user_id,))

@@ -33,9 +33,9 @@ MAX_TEXT = 500
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
     application.add_handler(CommandHandler("announce", announce_command), group)
     application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"), group)
-    register_text_input(application, TEXT_INPUT, on_text)
-    register_text_input(application, PICK_INPUT, on_text_instead_of_button)
-    register_text_input(application, CONFIRM_INPUT, on_text_instead_of_button)
+    register_text_input(application, TEXT_INPUT, on_text, screened=False)
+    register_text_input(application, PICK_INPUT, on_text_instead_of_button, screened=False)
+    register_text_input(application, CONFIRM_INPUT, on_text_instead_of_button, screened=False)
 
 
 async def announce_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

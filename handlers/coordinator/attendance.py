@@ -39,7 +39,7 @@ NAME = re.compile(r"^[^\W\d_][\w' .-]*$")
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
     application.add_handler(CommandHandler("register", register_command, filters=filters.ChatType.PRIVATE), group)
     application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"), group)
-    register_text_input(application, WALK_IN_INPUT, on_walk_in_name)
+    register_text_input(application, WALK_IN_INPUT, on_walk_in_name, screened=False)
 
 
 async def register_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -37,8 +37,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], group: int)
     application.add_handler(CommandHandler("sessions", sessions_command), group)
     application.add_handler(CommandHandler("cancel", cancel_command), group)
     application.add_handler(CallbackQueryHandler(on_cancel_button, pattern=rf"^{PREFIX}:"), group)
-    register_text_input(application, REASON_INPUT, on_reason)
-    register_text_input(application, CONFIRM_INPUT, on_text_while_confirming)
+    register_text_input(application, REASON_INPUT, on_reason, screened=False)
+    register_text_input(application, CONFIRM_INPUT, on_text_while_confirming, screened=False)
 
 
 async def sessions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
