@@ -174,11 +174,34 @@ class HubSettings(_Strict):
 
 
 class SignpostSettings(_Strict):
+    """Help numbers. What a person must type or dial is kept apart from the words around it, so that every
+    language can say "text the word SHOUT to 85258" in its own words and show only SHOUT and 85258 as they are."""
+
     samaritans: str = "116 123"
-    shout_text: str = "SHOUT to 85258"
-    nhs: str = "111, option 2"
+    shout_keyword: str = "SHOUT"
+    shout_number: str = "85258"
+    nhs: str = "111"
+    nhs_option: str = "2"
     emergency: str = "999"
     childline: str = "0800 1111"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_the_old_combined_keys(cls, data: Any) -> Any:
+        """Configurations written before the split: shout_text = "SHOUT to 85258", nhs = "111, option 2"."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        shout = data.pop("shout_text", None)
+        if isinstance(shout, str):
+            keyword, _, number = shout.partition(" to ")
+            data.setdefault("shout_keyword", keyword.strip())
+            data.setdefault("shout_number", number.strip())
+        nhs = data.get("nhs")
+        if isinstance(nhs, str) and ", option " in nhs:
+            data["nhs"], _, option = nhs.partition(", option ")
+            data.setdefault("nhs_option", option.strip())
+        return data
 
 
 class SafeguardingSettings(_Strict):

@@ -121,3 +121,19 @@ def test_every_catalog_language_has_a_phrase_list_with_help():
     assert set(lists) == {"en", "uk", "ar", "fa", "ur"}
     for words in (["help"], ["допоможіть"], normalise("مساعدة"), normalise("کمک"), normalise("مدد")):
         assert any(phrase == tuple(words) for language in lists.values() for phrase in language), words
+
+
+async def test_help_numbers_in_arabic_have_no_english_fragments_only_what_is_typed_or_dialled(bot, api):
+    user = api.user(907, "أمل", language_code="ar")
+    await join(bot, user, language="ar")
+    await user.send("ساعدني")
+    reply = user.last_text()
+    assert "SHOUT" in reply and "85258" in reply and "116 123" in reply and "111" in reply
+    assert "SHOUT to" not in reply and "option" not in reply and " to 85258" not in reply
+
+
+def test_configurations_with_the_old_combined_help_keys_still_load():
+    from bot.config import SignpostSettings
+
+    old = SignpostSettings.model_validate({"shout_text": "SHOUT to 85258", "nhs": "111, option 2"})
+    assert (old.shout_keyword, old.shout_number, old.nhs, old.nhs_option) == ("SHOUT", "85258", "111", "2")

@@ -55,7 +55,8 @@ def may_acknowledge(svc: Services, user_id: int, hub_id: str) -> bool:
 def signposting(svc: Services, lang: str) -> str:
     signs = svc.settings.safeguarding.signposting
     return svc.texts.get(
-        "safeguarding.signposting", lang, samaritans=signs.samaritans, shout=signs.shout_text, nhs=signs.nhs,
+        "safeguarding.signposting", lang, samaritans=signs.samaritans, shout_keyword=signs.shout_keyword,
+        shout_number=signs.shout_number, nhs=signs.nhs, nhs_option=signs.nhs_option,
         emergency=signs.emergency, childline=signs.childline,
     )
 
