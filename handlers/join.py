@@ -7,14 +7,13 @@ every button is checked against the step the person is actually on.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.domain import consent
-from bot.domain.people import JoinDraft, NewCompanion
+from bot.domain.people import MAX_NAME, JoinDraft, NewCompanion, clean_name, name_problem
 from bot.messages.callbacks import parse_callback
 from bot.messages.catalog import LANGUAGES
 from bot.messages.i18n import format_duration
@@ -29,7 +28,6 @@ ROLES = ("family", "carer", "participant", "volunteer")
 AGE_BANDS = ("under_5", "age_5_11", "age_12_15", "age_16_17", "adult", "older")
 RELATIONSHIPS = ("child", "grandchild", "supported", "partner", "friend", "other")
 MAX_COMPANIONS = 8
-MAX_NAME = 32
 NAME_INPUT = "join.companion_name"
 BUTTONS_INPUT = "join.buttons"
 
@@ -231,10 +229,12 @@ async def on_companion_name(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         await svc.store.clear_input(user.id)
         await message.reply_text(svc.texts.get("common.text_not_needed", svc.texts.best_language(user.language_code)))
         return
-    name = clean_name(message.text or "")
-    if name is None:
-        await message.reply_text(svc.texts.get("join.companion_name_invalid", draft.data["lang"], max=MAX_NAME))
+    problem = name_problem(message.text or "")
+    if problem is not None:
+        await message.reply_text(name_refusal(svc, problem, draft.data["lang"]))
         return
+    name = clean_name(message.text or "")
+    assert name is not None
     await _ask(svc, message.chat_id, _next(draft, "cage", pending={"name": name}))
 
 
@@ -250,17 +250,6 @@ async def on_text_instead_of_button(update: Update, context: ContextTypes.DEFAUL
     await message.reply_text(svc.texts.get("common.use_buttons", draft.data.get("lang")))
     await _ask(svc, message.chat_id, draft)
 
-
-def clean_name(text: str) -> str | None:
-    """A first name or nickname: letters (any script), spaces, hyphens, apostrophes, dots; 1-32 characters."""
-    name = " ".join(unicodedata.normalize("NFC", text).split())
-    if not 1 <= len(name) <= MAX_NAME or name.startswith("/"):
-        return None
-    if not any(char.isalpha() for char in name):
-        return None
-    if any(not (char.isalpha() or char in " -'’." or unicodedata.category(char).startswith("M")) for char in name):
-        return None
-    return name
 
 
 def _next(draft: JoinDraft, step: str, **changes: Any) -> JoinDraft:
@@ -353,3 +342,9 @@ def _signposts(svc: Services) -> dict[str, str]:
 def _privacy_values(svc: Services, lang: str) -> dict[str, str]:
     org, days = svc.settings.organisation, svc.settings.retention.anonymise_answers_after_days
     return {"organisation": org.name, "contact": org.contact, "retention": format_duration(days, lang)}
+
+
+def name_refusal(svc: Services, problem: str, lang: str) -> str:
+    """Why a name was not taken, and what to send instead."""
+    key = "join.name_too_long" if problem == "too_long" else "join.name_not_a_name"
+    return svc.texts.get(key, lang, max=MAX_NAME)

@@ -124,10 +124,33 @@ async def test_a_bad_companion_name_is_refused_kindly(bot, api):
         await hal.tap(label)
     await hal.send("<script>alert(1)</script>")
     assert "just a first name" in hal.last_text()
+    assert "no numbers or other signs" in hal.last_text(), "the refusal says why"
     await hal.send("x" * 80)
-    assert "just a first name" in hal.last_text()
+    assert "longer than 32 letters" in hal.last_text()
+    await hal.send("07700 900123")
+    assert "no numbers" in hal.last_text()
     await hal.send("Gran Rose")
     assert "How old is Gran Rose" in hal.last_text()
+
+
+async def test_names_with_emoji_other_scripts_hyphens_and_apostrophes_are_taken(bot, api):
+    for user_id, name in ((512, "Lily 🌸"), (513, "Zoë-Jane"), (514, "O'Neill"), (515, "Микола"), (516, "أمل"),
+                          (517, "👨‍👩‍👧 Sam")):
+        user = api.user(user_id, "Tester")
+        await join_as_family(bot, user, companions=((name, "5 to 11", "My child"),))
+        assert "You have joined Woking Community Hub" in user.last_text(), name
+        member = await bot.store.member_by_user(user_id)
+        assert [c.name for c in await bot.store.companions_of(member.id)] == [name]
+
+
+async def test_a_refused_name_is_explained_in_the_readers_language(bot, api):
+    olena = api.user(518, "Olena", language_code="uk")
+    await olena.send("/start woking")
+    for label in ("Українська", "Так, мені є 16", "Так, добре", "Так, питайте", "Я доглядаю за кимось",
+                  "➕ Додати когось"):
+        await olena.tap(label)
+    await olena.send("Микола 1")
+    assert "не цифри" in olena.last_text()
 
 
 async def test_forged_and_stale_join_buttons_change_nothing(bot, api):

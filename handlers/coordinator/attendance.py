@@ -8,13 +8,13 @@ attendance stays inferred. Every button is re-checked: the session's hub must be
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
+from bot.domain.people import clean_name, name_problem
 from bot.domain.sessions import Session
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.i18n import format_clock, format_day
@@ -22,7 +22,7 @@ from bot.messages.keyboards import grid, keyboard
 from bot.services import Services, services
 from handlers.common import refuse
 from handlers.coordinator.access import hubs_or_refuse
-from handlers.join import AGE_BANDS
+from handlers.join import AGE_BANDS, name_refusal
 from handlers.text_input import register_text_input
 from storage.register import Register, RegisterEntry
 
@@ -32,8 +32,6 @@ WALK_IN_INPUT = "register.walk_in"
 RECENT = timedelta(days=14)
 OPENS_BEFORE_START = timedelta(hours=2)
 PER_PAGE = 18
-MAX_NAME = 32
-NAME = re.compile(r"^[^\W\d_][\w' .-]*$")
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
@@ -150,10 +148,12 @@ async def on_walk_in_name(update: Update, context: ContextTypes.DEFAULT_TYPE, da
         await svc.store.clear_input(user.id)
         await message.reply_text(svc.texts.get("common.not_allowed", "en"))
         return
-    name = " ".join((message.text or "").split())
-    if not 0 < len(name) <= MAX_NAME or not NAME.match(name):
-        await message.reply_text(svc.texts.get("register.walk_in_invalid", "en", max=MAX_NAME))
+    problem = name_problem(message.text or "")
+    if problem is not None:
+        await message.reply_text(name_refusal(svc, problem, "en"))
         return
+    name = clean_name(message.text or "")
+    assert name is not None
     await svc.store.clear_input(user.id)
     line = await svc.store.add_walk_in(session.id, name, user.id, svc.clock.now())
     items = [(svc.texts.get(f"age_band.{band}", "en"), f"{PREFIX}:b:{line}:{band}") for band in AGE_BANDS]
