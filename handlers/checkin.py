@@ -7,6 +7,7 @@ message changes to thank them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -83,7 +84,8 @@ async def _session_asked(
         return None  # someone else's check-in, or one never sent
     checkin = await svc.store.checkin_of(session.id, member.id)
     window = svc.settings.wellbeing.change_window_hours
-    return Context(session, hub, member.language, checkin, window)
+    supported = await checkins.supported_name(svc, member, await svc.store.answer_mode(member.id))
+    return Context(session, hub, member.language, checkin, window, supported)
 
 
 async def _who(svc: Services, query: CallbackQuery, member: Member, ctx: Context, value: str) -> None:
@@ -93,6 +95,8 @@ async def _who(svc: Services, query: CallbackQuery, member: Member, ctx: Context
         return
     if await svc.store.answer_mode(member.id) is None:
         await svc.store.set_answer_mode(member.id, value, svc.clock.now())
+    mode = await svc.store.answer_mode(member.id)
+    ctx = replace(ctx, supported=await checkins.supported_name(svc, member, mode))
     await edit_message(query, *checkins.view(svc, "feeling", ctx))
     await query.answer()
 
@@ -136,9 +140,9 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
         answered_as=checkin_rules.answered_as(mode), changeable_after=changeable_after, now=now,
     )
     if outcome == "closed":
-        await _refuse_change(svc, query, Context(ctx.session, ctx.hub, ctx.lang, stored, ctx.window_hours))
+        await _refuse_change(svc, query, replace(ctx, checkin=stored))
         return
-    after = Context(ctx.session, ctx.hub, ctx.lang, stored, ctx.window_hours)
+    after = replace(ctx, checkin=stored)
     await edit_message(query, *checkins.view(svc, checkin_rules.view_after(stored, step, ctx.hub.ask_connected), after))
     if checkin_rules.became_low(ctx.checkin, stored):
         talk = (svc.texts.get("checkin.button_talk", ctx.lang), f"{checkins.TALK_PREFIX}:talk:s{ctx.session.id}")

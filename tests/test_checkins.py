@@ -165,7 +165,7 @@ async def test_a_carer_is_asked_once_who_answers_and_every_answer_records_it(bot
     assert "who answers these questions?" in gwen.last_text()
     assert gwen.buttons() == [["I answer for myself"], ["We answer together"], ["I answer for the person I support"]]
     await gwen.tap("I answer for the person I support")
-    assert CHECKIN_QUESTION in gwen.last_text()
+    assert "How does the person you support feel now" in gwen.last_text(), "not 'how do you feel'"
     await gwen.tap("🙁 Less happy")
     await gwen.tap("Not really")
     assert (await bot.store.checkin_of(first.id, member.id)).answered_as == "on_behalf"
@@ -173,7 +173,7 @@ async def test_a_carer_is_asked_once_who_answers_and_every_answer_records_it(bot
     second = await next_session(bot)
     await bot.store.record_rsvp(second.id, member.id, "yes", clock.now())
     await session_ends_and_checkins_go_out(bot, clock, second)
-    assert CHECKIN_QUESTION in gwen.last_text(), "asked once: the next check-in starts with the question"
+    assert "How does the person you support feel now" in gwen.last_text(), "asked once: the question comes first"
     await gwen.tap("😀 Happier")
     stored = await bot.store.checkin_of(second.id, member.id)
     assert (stored.feeling, stored.answered_as) == ("happier", "on_behalf")
@@ -259,3 +259,38 @@ def _row(member, session):
     return NewDelivery(kind=checkins.KIND, dedupe_key=checkins.dedupe_key(session.id, member.id),
                        chat_id=member.chat_id, due_at=due, member_id=member.id, hub_id=session.hub_id,
                        session_id=session.id, expires_at=due + checkins.SEND_WITHIN)
+
+
+async def carer_supporting(bot, api, user_id: int, name: str, supported: str, language: str = "en"):
+    from bot.domain.consent import CONTACT, TEXT_VERSIONS, WELLBEING
+    from bot.domain.people import NewCompanion
+
+    user = api.user(user_id, name, language_code=language)
+    member = await bot.store.complete_join(
+        telegram_user_id=user_id, chat_id=user_id, first_name=name, language=language, role="carer", hub_id="woking",
+        consents={CONTACT: TEXT_VERSIONS[CONTACT], WELLBEING: TEXT_VERSIONS[WELLBEING]},
+        companions=[NewCompanion(supported, "older", "supported")], now=bot.services.clock.now(),
+    )
+    return user, member
+
+
+async def test_a_carer_answering_for_the_person_they_support_is_asked_about_them_by_name(bot, api, clock):
+    rhys, member = await carer_supporting(bot, api, 611, "Rhys", "Mykola")
+    session = await next_session(bot)
+    await bot.store.record_rsvp(session.id, member.id, "yes", clock.now())
+    await session_ends_and_checkins_go_out(bot, clock, session)
+    await rhys.tap("I answer for the person I support")
+    assert "How does Mykola feel now, compared with when Mykola arrived?" in rhys.last_text()
+    assert "you feel" not in rhys.last_text()
+    assert ["Mykola couldn't come today"] in rhys.buttons()
+    await rhys.tap("😀 Happier")
+    assert "Does Mykola feel more connected to people here?" in rhys.last_text()
+
+
+async def test_a_ukrainian_carer_is_asked_about_the_person_they_support_in_ukrainian(bot, api, clock):
+    oksana, member = await carer_supporting(bot, api, 612, "Oksana", "Микола", language="uk")
+    session = await next_session(bot)
+    await bot.store.record_rsvp(session.id, member.id, "yes", clock.now())
+    await session_ends_and_checkins_go_out(bot, clock, session)
+    await oksana.tap("Я відповідаю за людину, якій допомагаю")
+    assert "Як почувається Микола тепер" in oksana.last_text()

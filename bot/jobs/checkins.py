@@ -63,6 +63,8 @@ class Context:
     lang: str
     checkin: Checkin | None = None
     window_hours: int = 24
+    supported: str | None = None
+    """The name of the person a carer answers for (None when they answer for themselves or together)."""
 
 
 def _talk(svc: Services, ctx: Context) -> tuple[str, str]:
@@ -74,9 +76,19 @@ def _about(svc: Services, ctx: Context) -> str:
     return svc.texts.get("checkin.about", ctx.lang, hub=ctx.hub.name, day=day)
 
 
-def _label(svc: Services, lang: str, value: str, current: str | None) -> str:
-    label = svc.texts.get(f"checkin.button_{value}", lang)
+def _label(svc: Services, lang: str, value: str, current: str | None, supported: str | None = None) -> str:
+    if value == ABSENT and supported is not None:
+        label = svc.texts.get("checkin.button_absent_for", lang, name=supported)
+    else:
+        label = svc.texts.get(f"checkin.button_{value}", lang)
     return f"✓ {label}" if value == current else label
+
+
+def _question(svc: Services, ctx: Context, key: str) -> str:
+    """A question about "you", or about the person supported by name when a carer answers for them."""
+    if ctx.supported is None:
+        return svc.texts.get(key, ctx.lang)
+    return svc.texts.get(f"{key}_for", ctx.lang, name=ctx.supported)
 
 
 def view(svc: Services, name: str, ctx: Context) -> tuple[str, InlineKeyboardMarkup]:
@@ -88,14 +100,15 @@ def view(svc: Services, name: str, ctx: Context) -> tuple[str, InlineKeyboardMar
     if name == "feeling":
         feeling = current.feeling if current else None
         rows = [[(_label(svc, lang, v, feeling), f"{PREFIX}:{sid}:{STEP_FEELING}:{v}")] for v in FEELINGS]
-        absent = _label(svc, lang, ABSENT, ABSENT if current and current.absent else None)
+        absent = _label(svc, lang, ABSENT, ABSENT if current and current.absent else None, ctx.supported)
         rows.append([(absent, f"{PREFIX}:{sid}:{STEP_ABSENT}:{ABSENT}")])
         rows.append([_talk(svc, ctx)])
-        return f"{_about(svc, ctx)}\n{t.get('checkin.question', lang)}", keyboard(*rows)
+        return f"{_about(svc, ctx)}\n{_question(svc, ctx, 'checkin.question')}", keyboard(*rows)
     assert current is not None, "only the first views come before an answer"
     if name == "connected":
         row = [(_label(svc, lang, v, current.connected), f"{PREFIX}:{sid}:{STEP_CONNECTED}:{v}") for v in CONNECTED]
-        text = "\n".join([_about(svc, ctx), _chosen(svc, lang, current), "", t.get("checkin.connected_question", lang)])
+        question = _question(svc, ctx, "checkin.connected_question")
+        text = "\n".join([_about(svc, ctx), _chosen(svc, lang, current, ctx.supported), "", question])
         return text, keyboard(row, [_talk(svc, ctx)])
     deadline = change_deadline(current.first_answered_at, ctx.window_hours)
     until = t.get("checkin.can_change", lang, time=format_clock(deadline, ctx.hub.tz, lang),
@@ -103,7 +116,8 @@ def view(svc: Services, name: str, ctx: Context) -> tuple[str, InlineKeyboardMar
     change = (t.get("checkin.button_change", lang), f"{PREFIX}:{sid}:{STEP_CHANGE}:change")
     if name == "absent":
         return "\n".join([_about(svc, ctx), t.get("checkin.absent_thanks", lang), until]), keyboard([change])
-    text = "\n".join([_about(svc, ctx), _chosen(svc, lang, current), "", t.get("checkin.thanks", lang), until])
+    text = "\n".join([_about(svc, ctx), _chosen(svc, lang, current, ctx.supported), "", t.get("checkin.thanks", lang),
+                      until])
     return text, keyboard([change], [_talk(svc, ctx)])
 
 
@@ -111,16 +125,16 @@ def closed_view(svc: Services, ctx: Context, key: str, **values: object) -> str:
     """The message once nothing more can be changed: what was answered, and why it is closed."""
     lines = [_about(svc, ctx)]
     if ctx.checkin is not None:
-        chosen = _chosen(svc, ctx.lang, ctx.checkin)
+        chosen = _chosen(svc, ctx.lang, ctx.checkin, ctx.supported)
         if chosen:
             lines.append(chosen)
     lines.append(svc.texts.get(key, ctx.lang, **values))
     return "\n".join(lines)
 
 
-def _chosen(svc: Services, lang: str, checkin: Checkin) -> str:
+def _chosen(svc: Services, lang: str, checkin: Checkin, supported: str | None = None) -> str:
     if checkin.absent:
-        return "✓ " + svc.texts.get("checkin.button_absent", lang)
+        return "✓ " + _label(svc, lang, ABSENT, None, supported)
     keys = []
     if checkin.feeling is not None:
         keys.append(f"checkin.chosen_{checkin.feeling}")
@@ -179,6 +193,20 @@ async def render_checkin(delivery: Delivery, svc: Services) -> Outgoing | None:
     if await svc.store.checkin_of(session.id, member.id) is not None:
         return None
     mode = await svc.store.answer_mode(member.id)
-    ctx = Context(session, hub, member.language, window_hours=svc.settings.wellbeing.change_window_hours)
+    ctx = Context(session, hub, member.language, window_hours=svc.settings.wellbeing.change_window_hours,
+                  supported=await supported_name(svc, member, mode))
     text, markup = view(svc, "who" if needs_who_question(member.role, mode) else "feeling", ctx)
     return Outgoing(text, markup)
+
+
+async def supported_name(svc: Services, member: Member, mode: str | None) -> str | None:
+    """Whom a carer answers for: the person they support by name (their one companion), else "the person you
+    support" in their language; None unless they said they answer on that person's behalf."""
+    if member.role != "carer" or mode != "on_behalf":
+        return None
+    companions = await svc.store.companions_of(member.id)
+    supported = [c for c in companions if c.relationship == "supported"]
+    for candidates in (supported, companions):
+        if len(candidates) == 1:
+            return candidates[0].name
+    return svc.texts.get("checkin.person_supported", member.language)
