@@ -34,9 +34,10 @@ class Register:
         return sum(entry.present and entry.kind == "walk_in" for entry in self.entries)
 
 
-# Who is expected on a register, and whether they look present before anyone marks them:
-# everyone who said Yes or Maybe or checked in, with the companions their answer brought
-# (all of them unless they chose), ticked when their check-in or their Yes says they came.
+# Who is on a register, and whether they look present before anyone marks them: everyone who said Yes or Maybe
+# or checked in, with the companions their answer brought (all of them unless they chose), ticked when their
+# check-in or their Yes says they came; then every other member of the hub at the session's start, with all their
+# companions, unticked: people come without tapping Yes, and a coordinator must be able to tick them.
 _CANDIDATES = """
 WITH expected AS (
     SELECT r.member_id, r.all_companions, 1 AS answered,
@@ -51,6 +52,13 @@ WITH expected AS (
     WHERE c.session_id = :session AND c.absent = 0 AND c.member_id IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.session_id = c.session_id AND r.member_id = c.member_id
                       AND r.answer IN ('yes', 'maybe'))
+    UNION ALL
+    SELECT ms.member_id, 1, 0, 0 FROM memberships ms JOIN sessions s ON s.id = :session
+    WHERE ms.hub_id = s.hub_id AND ms.joined_at <= s.starts_at AND (ms.left_at IS NULL OR ms.left_at > s.starts_at)
+      AND NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.session_id = :session AND r.member_id = ms.member_id
+                      AND r.answer IN ('yes', 'maybe'))
+      AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.session_id = :session AND c.member_id = ms.member_id
+                      AND c.absent = 0)
 )
 SELECT e.member_id, NULL AS companion_id, e.came FROM expected e
 UNION ALL
@@ -112,7 +120,13 @@ class RegisterQueries:
             " m.first_name, co.name AS companion_name"
             " FROM attendance a LEFT JOIN members m ON m.id = a.member_id"
             " LEFT JOIN companions co ON co.id = a.companion_id"
-            " WHERE a.session_id = ? ORDER BY a.walk_in_name IS NOT NULL, m.first_name COLLATE NOCASE,"
+            # Those who said Yes or Maybe or checked in first, then the rest of the hub, then walk-ins.
+            " WHERE a.session_id = ? ORDER BY a.walk_in_name IS NOT NULL,"
+            " NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.session_id = a.session_id AND r.member_id = a.member_id"
+            "   AND r.answer IN ('yes', 'maybe'))"
+            " AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.session_id = a.session_id"
+            "   AND c.member_id = a.member_id AND c.absent = 0),"
+            " m.first_name COLLATE NOCASE,"
             " a.member_id, a.companion_id IS NOT NULL, co.name COLLATE NOCASE, a.id",
             (session_id,),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -101,3 +101,24 @@ async def test_register_buttons_from_anyone_else_change_nothing(term_bot, api):
     register = await term_bot.store.register(week9)
     assert register.saved_at is None and register.present_count == 14
     assert await term_bot.store.awaited_input(OTHER_COORDINATOR_ID) is None
+
+
+async def test_a_member_who_said_no_and_came_anyway_can_be_ticked(term_bot, api):
+    cleo = api.user(COORDINATOR_ID, "Cleo")
+    await cleo.send("/register")
+    await cleo.tap("Tuesday 17 November, 10:00")
+    labels = [label for row in cleo.buttons() for label in row]
+    while "⬜ Finn" not in labels and any(label.startswith("Next") or "▶" in label for label in labels):
+        await cleo.tap(next(label for label in labels if label.startswith("Next") or "▶" in label))
+        labels = [label for row in cleo.buttons() for label in row]
+    assert "⬜ Finn" in labels, "every member of the hub is on the register, unticked unless they said Yes"
+    await cleo.tap("⬜ Finn")
+    labels = [label for row in cleo.buttons() for label in row]
+    assert "✅ Finn" in labels
+    now = term_bot.services.clock.now()
+    sessions = await term_bot.store.sessions_for_register(["woking"], now - timedelta(days=30), now)
+    taken = await term_bot.store.register(next(s for s in sessions if s.starts_at.day == 17).id)
+    finn = next(entry for entry in taken.entries if entry.name == "Finn")
+    assert finn.present
+    said_yes_first = [entry.name for entry in taken.entries if entry.kind == "member"]
+    assert said_yes_first.index("Anna") < said_yes_first.index("Finn"), "those who answered come first"
