@@ -118,7 +118,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None, token: 
         gather_updates_while_busy(updates_request, lambda: processor.current_concurrent_updates >= GATHER_WHEN_BUSY)
     svc = Services(
         settings=settings,
-        store=Store(settings.storage.path),
+        store=Store(settings.storage.path, erasure_key=settings.privacy.erasure_key),
         texts=Catalog.load(),
         clock=clock or SystemClock(),
         dispatcher=Dispatcher(per_second=tg.messages_per_second, in_flight=tg.bulk_sends_in_flight),

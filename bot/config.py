@@ -198,6 +198,12 @@ class RetentionSettings(_Strict):
     run_at: time = time(3, 30)
 
 
+class PrivacySettings(_Strict):
+    # The key of the erasure records (a keyed hash of a forgotten person's Telegram id). Empty: a random key
+    # is generated once into a file beside the database. Keep it with the database, not with its backups.
+    erasure_key: str = Field(default="", json_schema_extra={"secret": True})
+
+
 class OrganisationSettings(_Strict):
     name: str = "Intergenerational Music Making"
     contact: str = "hello@intergenerationalmusicmaking.com"
@@ -220,6 +226,7 @@ class Settings(BaseSettings):
     safeguarding: SafeguardingSettings = SafeguardingSettings()
     wellbeing: WellbeingSettings = WellbeingSettings()
     retention: RetentionSettings = RetentionSettings()
+    privacy: PrivacySettings = PrivacySettings()
     dispatch_interval_seconds: float = Field(default=5.0, gt=0, le=300)
 
     @model_validator(mode="after")
