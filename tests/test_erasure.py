@@ -135,3 +135,26 @@ async def test_a_hostile_members_forget_changes_nobody_elses_rows_three_times_ov
     member = await hub.store.member_by_user(HALFWAY_ID)
     assert (member.role, [c.name for c in await hub.store.companions_of(member.id)]) == ("family", ["Sam"])
     assert (await hub.store.announcement(1)).text == "Bring the children: family day!"
+
+
+async def test_after_forget_the_names_leave_the_database_files_too(bot, api, db_path):
+    from tests.test_rights import ZEB_ID, join_zebedee
+
+    zeb, member = await join_zebedee(bot, api)
+    await seed_a_term(bot, member)
+    await zeb.send("/language")  # more writes: the name's pages are copied around the WAL
+    files = [db_path, db_path.with_name(db_path.name + "-wal")]
+    assert any(b"Zebedee" in path.read_bytes() for path in files if path.exists())
+
+    await zeb.send("/forget")
+    await zeb.tap("Yes, delete everything")
+
+    for path in files:
+        if path.exists():
+            data = path.read_bytes()
+            for needle in (b"Zebedee", b"Ottoline", str(ZEB_ID).encode()):
+                assert needle not in data, (path.name, needle)
+    assert db_path.with_name(db_path.name + "-wal").stat().st_size == 0, "checkpointed and truncated"
+    record = await bot.store.erasures()
+    assert len(record) == 1 and str(ZEB_ID) not in record[0][0]
+    assert db_path.with_name(db_path.name + ".erasure-key").stat().st_mode & 0o077 == 0
