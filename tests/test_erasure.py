@@ -158,3 +158,66 @@ async def test_after_forget_the_names_leave_the_database_files_too(bot, api, db_
     record = await bot.store.erasures()
     assert len(record) == 1 and str(ZEB_ID) not in record[0][0]
     assert db_path.with_name(db_path.name + ".erasure-key").stat().st_mode & 0o077 == 0
+
+
+async def test_restoring_a_backup_forgets_again_whoever_was_forgotten_since(start_bot, settings, api, db_path,
+                                                                           tmp_path, monkeypatch, capsys):
+    import asyncio
+
+    from bot import cli
+    from storage import Store
+    from tests.test_rights import BART_ID, ZEB_ID, join_zebedee
+
+    bot = await start_bot(settings)
+    zeb, member = await join_zebedee(bot, api)
+    await seed_a_term(bot, member)
+    bart = api.user(BART_ID, "Bartholomew")
+    await join_as_family(bot, bart, companions=(("Primrose", "Under 5", "My grandchild"),))
+    await seed_a_term(bot, await bot.store.member_by_user(BART_ID))
+    ids = {"member": {member.id}, "user": {ZEB_ID}, "run": set(),
+           "companion": {c.id for c in await bot.store.companions_of(member.id)}}
+    backup = tmp_path / "nightly.sqlite3"
+    await bot.store.backup_to(backup)
+    await zeb.send("/forget")
+    await zeb.tap("Yes, delete everything")
+    await bot.stop()
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMM_STORAGE__PATH", str(db_path))
+    monkeypatch.delenv("IMM_CONFIG", raising=False)
+    assert await asyncio.to_thread(cli.main, ["restore", str(backup)]) == 0
+    said = capsys.readouterr().out
+    assert "integrity ok" in said and "1 erasure(s) re-applied" in said, said
+
+    async with Store(backup) as held, Store(db_path) as restored:
+        assert await restored.member_by_user(ZEB_ID) is None
+        assert await restored.where_values_appear([ZEB_ID, "Zebedee", "Ottoline"]) == []
+        assert len(await restored.erasures()) == 1
+        before, after = await dump(held), await dump(restored)
+    for table in before:
+        gone, new = before[table] - after[table], after[table] - before[table]
+        assert all(linked(row, ids) for row in gone), table  # only Zebedee's rows went (or were detached)
+        assert all(dict(row).get("member_id") is None for row in new), table
+    assert before["members"] - after["members"] and after["members"] <= before["members"]
+
+    # Restoring again from the same backup re-applies the same erasure (it is still recorded) and says so.
+    assert await asyncio.to_thread(cli.main, ["restore", str(backup)]) == 0
+    assert "1 erasure(s) re-applied" in capsys.readouterr().out
+    bot = await start_bot(settings)
+    assert await bot.store.member_by_user(ZEB_ID) is None
+    assert await bot.store.member_by_user(BART_ID) is not None
+
+
+def test_restore_refuses_a_damaged_backup_and_changes_nothing(tmp_path, monkeypatch, capsys):
+    from bot import cli
+
+    live = tmp_path / "live.sqlite3"
+    live.write_bytes(b"")
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"not a database at all" * 100)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMM_STORAGE__PATH", str(live))
+    monkeypatch.delenv("IMM_CONFIG", raising=False)
+    assert cli.main(["restore", str(damaged)]) == 1
+    assert "not a readable SQLite database" in capsys.readouterr().err
+    assert live.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["damaged.sqlite3", "live.sqlite3"]
