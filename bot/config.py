@@ -196,6 +196,14 @@ class WellbeingSettings(_Strict):
 class RetentionSettings(_Strict):
     anonymise_answers_after_days: int = Field(default=730, ge=1, le=7 * 366)
     run_at: time = time(3, 30)
+    # A join left half-way (its answers name children and their ages) and a question left unanswered.
+    join_drafts_after_days: int = Field(default=7, ge=1, le=90)
+    pending_inputs_after_days: int = Field(default=7, ge=1, le=90)
+    # Safeguarding alerts (health data) are detached from the person after this; the lead's own records are
+    # kept outside the bot, under the charity's safeguarding policy.
+    alerts_after_days: int = Field(default=90, ge=7, le=7 * 366)
+    # The message ledger's rows of sessions that ended this long ago (who was sent what, and when).
+    deliveries_after_days: int = Field(default=30, ge=3, le=366)
 
 
 class PrivacySettings(_Strict):

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.domain.retention import RetentionCutoffs
 from storage.db import Database, from_db, to_db
 from storage.erasures import erasure_key, subject_of
 from storage.person_map import PERSON_MAP, PersonLink, Table, UnclassifiedTables, discover_schema, problems_with_map
@@ -58,6 +59,20 @@ class ForgetReport:
     @property
     def anything(self) -> bool:
         return any(self.deleted.values()) or any(self.detached.values()) or self.cleaned > 0
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionResult:
+    anonymised: int  # wellbeing answers detached
+    drafts_removed: int
+    inputs_removed: int
+    alerts_detached: int
+    deliveries_pruned: int
+
+    @property
+    def anything(self) -> bool:
+        return any((self.anonymised, self.drafts_removed, self.inputs_removed, self.alerts_detached,
+                    self.deliveries_pruned))
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,30 +180,46 @@ class RightsQueries:
                 total += row[0] if row else 0
         return total
 
-    async def anonymise_answers_once(self, day: date, cutoff: datetime, now: datetime) -> int | None:
-        """Retention for `day`: detach every individual answer dated before `cutoff` from its person.
+    async def retention_once(self, day: date, cutoffs: RetentionCutoffs, now: datetime) -> RetentionResult | None:
+        """Retention for `day`, every rule in one transaction; None when `day` was already done.
 
-        Runs at most once per day, decided by the database (so a restart neither repeats nor skips it);
-        returns how many answers were detached, or None when `day` was already done.
+        Individual answers dated before their cutoff and safeguarding alerts raised before theirs are detached
+        from the person; abandoned joins, unanswered questions and the ledger rows of long-past sessions are
+        deleted. The day is recorded in the same transaction, so a restart neither repeats nor skips it.
         """
         async with self.db.transaction() as conn:
             done = await conn.execute_fetchall("SELECT 1 FROM retention_runs WHERE local_date = ?", (day.isoformat(),))
             if done:
                 return None
             schema = await discover_schema(conn)
-            total = 0
+            anonymised = 0
             for name, link in PERSON_MAP.items():
                 if name not in schema or not link.answers_dated_by:
                     continue
                 linked = " OR ".join(f'"{column}" IS NOT NULL' for column in link.person_columns)
                 old = " AND ".join(f"coalesce(\"{column}\", '') < ?" for column in link.answers_dated_by)
-                params = [to_db(cutoff)] * len(link.answers_dated_by)
-                total += await _detach(conn, schema[name], link, f"({linked}) AND {old}", params, now)
+                params = [to_db(cutoffs.answers)] * len(link.answers_dated_by)
+                anonymised += await _detach(conn, schema[name], link, f"({linked}) AND {old}", params, now)
+            alerts = await _detach(conn, schema["alerts"], PERSON_MAP["alerts"],
+                                   "member_id IS NOT NULL AND raised_at < ?", [to_db(cutoffs.alerts)], now)
+            drafts = (await conn.execute("DELETE FROM join_drafts WHERE updated_at < ?",
+                                         (to_db(cutoffs.join_drafts),))).rowcount
+            inputs = (await conn.execute("DELETE FROM awaiting_input WHERE updated_at < ?",
+                                         (to_db(cutoffs.pending_inputs),))).rowcount
+            # Only settled rows: a pending or sending row is still the dispatcher's to finish.
+            deliveries = (await conn.execute(
+                "DELETE FROM deliveries WHERE state NOT IN ('pending', 'sending')"
+                " AND session_id IN (SELECT id FROM sessions WHERE ends_at < ?)", (to_db(cutoffs.deliveries),),
+            )).rowcount
             await conn.execute(
-                "INSERT INTO retention_runs (local_date, ran_at, cutoff, anonymised) VALUES (?, ?, ?, ?)",
-                (day.isoformat(), to_db(now), to_db(cutoff), total),
+                "INSERT INTO retention_runs (local_date, ran_at, cutoff, anonymised, drafts_removed, inputs_removed,"
+                " alerts_detached, deliveries_pruned) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (day.isoformat(), to_db(now), to_db(cutoffs.answers), anonymised, drafts, inputs, alerts, deliveries),
             )
-            return total
+        result = RetentionResult(anonymised, drafts, inputs, alerts, deliveries)
+        if result.anything:
+            await self.db.checkpoint()  # what was deleted leaves the WAL too
+        return result
 
     async def retention_ran_on(self, day: date) -> bool:
         row = await self.db.fetchone("SELECT 1 FROM retention_runs WHERE local_date = ?", (day.isoformat(),))
