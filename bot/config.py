@@ -40,11 +40,11 @@ class WebhookSettings(_Strict):
     url: str = ""
     listen: str = "127.0.0.1"
     port: int = Field(default=8443, ge=1, le=65535)
-    secret_token: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
+    secret_token: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$", json_schema_extra={"secret": True})
 
 
 class TelegramSettings(_Strict):
-    token: str = ""
+    token: str = Field(default="", json_schema_extra={"secret": True})
     api_base_url: str = "https://api.telegram.org/bot"
     api_file_url: str = "https://api.telegram.org/file/bot"
     concurrent_updates: int = Field(default=24, ge=1, le=256)
@@ -297,7 +297,9 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     try:
         loaded = _FileSettings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, toml_path)) from exc
+        # from None: pydantic's own error holds every offending value (secrets too), and a traceback would
+        # print it under ours.
+        raise ConfigError(describe_validation_error(exc, toml_path)) from None
     return loaded
 
 
@@ -309,9 +311,35 @@ def describe_validation_error(exc: ValidationError, path: Path | None) -> str:
         if error["type"] == "extra_forbidden":
             reason = "unknown key (check the spelling against config.example.toml)"
         value = error.get("input")
-        shown = f" (got {value!r})" if isinstance(value, str | int | float) and error["type"] != "missing" else ""
+        # A value is shown only where it cannot be a secret: never for a key marked secret, a key whose name
+        # suggests one, or an unknown key (a misspelt `tokne` would hold the token).
+        showable = (isinstance(value, str | int | float) and error["type"] not in ("missing", "extra_forbidden")
+                    and not _secret(error["loc"]))
+        shown = f" (got {value!r})" if showable else ""
         lines.append(f"  {key}: {reason}{shown}")
     return "\n".join(lines)
+
+
+_SECRET_WORDS = ("token", "secret", "key", "password")
+
+
+def _secret(loc: tuple[Any, ...]) -> bool:
+    """Whether the key at `loc` is marked secret (json_schema_extra={"secret": True}) or named like one."""
+    if any(isinstance(part, str) and any(word in part.lower() for word in _SECRET_WORDS) for part in loc):
+        return True
+    model: Any = Settings
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return False
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and extra.get("secret"):
+            return True
+        annotation = field.annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return False
 
 
 def _key_name(loc: tuple[Any, ...]) -> str:
