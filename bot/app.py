@@ -37,6 +37,7 @@ GATHER_WHEN_BUSY = 2  # updates in hand from which getUpdates waits a moment, to
 # must be alone in its group, or it would hide the features' handlers.
 HANDLERS: tuple[tuple[int, Callable[[AnyApp, int], None]], ...] = (
     (-100, activity.register),           # log every update, by Telegram id only
+    (-3, common.register_private_only),  # personal commands in a group: "write to me privately", nothing else
     (-2, rights.register_start),         # /start turns contact consent back on, before joining's /start
     (-1, activity.register_reachable),   # someone who blocked the bot and writes again is reachable again
     (0, join.register),
