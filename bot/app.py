@@ -37,6 +37,7 @@ GATHER_WHEN_BUSY = 2  # updates in hand from which getUpdates waits a moment, to
 # must be alone in its group, or it would hide the features' handlers.
 HANDLERS: tuple[tuple[int, Callable[[AnyApp, int], None]], ...] = (
     (-100, activity.register),           # log every update, by Telegram id only
+    (-4, common.register_private_only),  # personal commands in a group: "write to me privately", nothing else
     (-3, text_input.register_command_ends_input),  # any command ends a question that waited for text
     (-2, rights.register_start),         # /start turns contact consent back on, before joining's /start
     (-1, activity.register_reachable),   # someone who blocked the bot and writes again is reachable again
@@ -119,7 +120,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None, token: 
         gather_updates_while_busy(updates_request, lambda: processor.current_concurrent_updates >= GATHER_WHEN_BUSY)
     svc = Services(
         settings=settings,
-        store=Store(settings.storage.path),
+        store=Store(settings.storage.path, erasure_key=settings.privacy.erasure_key),
         texts=Catalog.load(),
         clock=clock or SystemClock(),
         dispatcher=Dispatcher(per_second=tg.messages_per_second, in_flight=tg.bulk_sends_in_flight),

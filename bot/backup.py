@@ -1,4 +1,6 @@
-"""`imm-bot backup PATH`: a checked copy of the database, safe while the bot runs; `--verify FILE` checks one."""
+"""`imm-bot backup PATH`: a checked copy of the database, safe while the bot runs; `--verify FILE` checks one.
+`imm-bot restore FILE`: put a checked backup in place of the database and forget again whoever was forgotten
+since it was taken."""
 
 from __future__ import annotations
 
@@ -26,6 +28,24 @@ def backup(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     print(describe(report, verb="checked" if args.verify else "written"))
     return 0 if report.ok else EXIT_FAILED
+
+
+def restore(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.restore import restore_database
+
+    try:
+        report = asyncio.run(restore_database(args.backup, settings.storage.path, SystemClock().now(),
+                                              erasure_key=settings.privacy.erasure_key))
+    except (BackupError, OSError) as exc:
+        print(f"imm-bot restore: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(describe(report.backup, verb="checked"))
+    print(f"restored {report.backup.path} into {report.database}")
+    if report.set_aside is not None:
+        print(f"the database it replaced is kept as {report.set_aside} (delete it once the bot runs well)")
+    print(f"{report.reapplied} erasure(s) re-applied (recorded since the backup was taken;"
+          f" {report.erasures_found} recorded in all)")
+    return 0
 
 
 def describe(report: BackupReport, *, verb: str) -> str:

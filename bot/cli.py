@@ -67,6 +67,10 @@ def _backup_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only check PATH (a backup you may restore from) and list what it holds")
 
 
+def _restore_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("backup", help="the backup file to restore (stop the bot first)")
+
+
 DEMO_OUT = Path("demo-output")
 COMMANDS: dict[str, Subcommand] = {
     "check-config": Subcommand("validate the configuration file and list the hubs", "bot.cli:check_config"),
@@ -79,6 +83,8 @@ COMMANDS: dict[str, Subcommand] = {
                          "bot.reports.report_command:report", _report_arguments),
     "backup": Subcommand("copy the database to PATH, safely while the bot runs, and check the copy",
                          "bot.backup:backup", _backup_arguments),
+    "restore": Subcommand("restore a backup (the bot stopped) and forget again everyone forgotten since it was taken",
+                          "bot.backup:restore", _restore_arguments),
 }
 
 

@@ -40,11 +40,11 @@ class WebhookSettings(_Strict):
     url: str = ""
     listen: str = "127.0.0.1"
     port: int = Field(default=8443, ge=1, le=65535)
-    secret_token: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
+    secret_token: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$", json_schema_extra={"secret": True})
 
 
 class TelegramSettings(_Strict):
-    token: str = ""
+    token: str = Field(default="", json_schema_extra={"secret": True})
     api_base_url: str = "https://api.telegram.org/bot"
     api_file_url: str = "https://api.telegram.org/file/bot"
     concurrent_updates: int = Field(default=24, ge=1, le=256)
@@ -219,6 +219,20 @@ class WellbeingSettings(_Strict):
 class RetentionSettings(_Strict):
     anonymise_answers_after_days: int = Field(default=730, ge=1, le=7 * 366)
     run_at: time = time(3, 30)
+    # A join left half-way (its answers name children and their ages) and a question left unanswered.
+    join_drafts_after_days: int = Field(default=7, ge=1, le=90)
+    pending_inputs_after_days: int = Field(default=7, ge=1, le=90)
+    # Safeguarding alerts (health data) are detached from the person after this; the lead's own records are
+    # kept outside the bot, under the charity's safeguarding policy.
+    alerts_after_days: int = Field(default=90, ge=7, le=7 * 366)
+    # The message ledger's rows of sessions that ended this long ago (who was sent what, and when).
+    deliveries_after_days: int = Field(default=30, ge=3, le=366)
+
+
+class PrivacySettings(_Strict):
+    # The key of the erasure records (a keyed hash of a forgotten person's Telegram id). Empty: a random key
+    # is generated once into a file beside the database. Keep it with the database, not with its backups.
+    erasure_key: str = Field(default="", json_schema_extra={"secret": True})
 
 
 class OrganisationSettings(_Strict):
@@ -243,6 +257,7 @@ class Settings(BaseSettings):
     safeguarding: SafeguardingSettings = SafeguardingSettings()
     wellbeing: WellbeingSettings = WellbeingSettings()
     retention: RetentionSettings = RetentionSettings()
+    privacy: PrivacySettings = PrivacySettings()
     dispatch_interval_seconds: float = Field(default=5.0, gt=0, le=300)
 
     @model_validator(mode="after")
@@ -305,7 +320,9 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     try:
         loaded = _FileSettings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, toml_path)) from exc
+        # from None: pydantic's own error holds every offending value (secrets too), and a traceback would
+        # print it under ours.
+        raise ConfigError(describe_validation_error(exc, toml_path)) from None
     return loaded
 
 
@@ -317,9 +334,35 @@ def describe_validation_error(exc: ValidationError, path: Path | None) -> str:
         if error["type"] == "extra_forbidden":
             reason = "unknown key (check the spelling against config.example.toml)"
         value = error.get("input")
-        shown = f" (got {value!r})" if isinstance(value, str | int | float) and error["type"] != "missing" else ""
+        # A value is shown only where it cannot be a secret: never for a key marked secret, a key whose name
+        # suggests one, or an unknown key (a misspelt `tokne` would hold the token).
+        showable = (isinstance(value, str | int | float) and error["type"] not in ("missing", "extra_forbidden")
+                    and not _secret(error["loc"]))
+        shown = f" (got {value!r})" if showable else ""
         lines.append(f"  {key}: {reason}{shown}")
     return "\n".join(lines)
+
+
+_SECRET_WORDS = ("token", "secret", "key", "password")
+
+
+def _secret(loc: tuple[Any, ...]) -> bool:
+    """Whether the key at `loc` is marked secret (json_schema_extra={"secret": True}) or named like one."""
+    if any(isinstance(part, str) and any(word in part.lower() for word in _SECRET_WORDS) for part in loc):
+        return True
+    model: Any = Settings
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return False
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and extra.get("secret"):
+            return True
+        annotation = field.annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return False
 
 
 def _key_name(loc: tuple[Any, ...]) -> str:

@@ -6,7 +6,15 @@ from dataclasses import replace
 from typing import Any
 
 from telegram import CallbackQuery, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.messages.callbacks import parse_callback
 from bot.messages.i18n import format_duration
@@ -15,6 +23,8 @@ from bot.services import Services, services
 from handlers.text_input import route_text
 
 COMMANDS = ("help", "language", "privacy")
+ANYWHERE = COMMANDS
+"""Commands that show nobody's data, so they may answer in a group too."""
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
@@ -22,6 +32,21 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], group: int)
     application.add_handler(CommandHandler("privacy", privacy_command), group)
     application.add_handler(CommandHandler("language", language_command), group)
     application.add_handler(CallbackQueryHandler(on_language, pattern=r"^lang:"), group)
+
+
+def register_private_only(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    """Every member and coordinator command that shows someone's data answers only in a private chat; in a group
+    the bot says so (in the reader's language) and nothing else runs. Registered before every feature."""
+    svc = services(application)
+    private = sorted({*svc.member_commands, *svc.coordinator_commands} - set(ANYWHERE))
+    application.add_handler(CommandHandler(private, write_privately, filters=~filters.ChatType.PRIVATE), group)
+
+
+async def write_privately(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc, message = services(context), update.effective_message
+    if message is not None:
+        await message.reply_text(svc.texts.get("common.private_only", await reader_language(svc, update)))
+    raise ApplicationHandlerStop  # no feature sees the command: nothing personal is read or written
 
 
 def register_fallbacks(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:

@@ -198,9 +198,9 @@ async def _forget_ask(svc: Services, query: CallbackQuery, member: Member | None
 
 async def _forget_yes(svc: Services, query: CallbackQuery, member: Member | None, lang: str) -> None:
     report = await svc.store.forget_person(query.from_user.id, svc.clock.now())
-    log.info("forgot a person on request: deleted %s, detached %s, scrubbed %d mention(s)",
+    log.info("forgot a person on request: deleted %s, detached %s, cleaned %d text(s) in their kept rows",
              {k: v for k, v in report.deleted.items() if v}, {k: v for k, v in report.detached.items() if v},
-             report.scrubbed)
+             report.cleaned)
     await close_question(query, svc.texts.get("rights_buttons.forget_yes", lang))
     await query.get_bot().send_message(query.from_user.id, svc.texts.get("rights.forgotten", lang))
 

@@ -77,6 +77,9 @@ class Database:
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self._conn.execute("PRAGMA busy_timeout=5000")
+        # Deleted rows are overwritten with zeros, not left in free pages: after /forget, with the checkpoint
+        # below, a person's name is gone from the file's bytes, not only from its tables.
+        await self._conn.execute("PRAGMA secure_delete=ON")
         await self.migrate()
         # Reads go through their own connection so that they never see another
         # coroutine's uncommitted transaction on the writer.
@@ -118,6 +121,21 @@ class Database:
                 raise
             else:
                 await conn.execute("COMMIT")
+
+    async def checkpoint(self, attempts: int = 20) -> bool:
+        """Copy the WAL into the database file and truncate it to nothing (after an erasure).
+
+        A reader in the middle of a read can make the checkpoint stop short; try again briefly. True when the
+        WAL was emptied.
+        """
+        async with self._write_lock:
+            for attempt in range(attempts):
+                row = await (await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")).fetchone()
+                if row is not None and row[0] == 0:
+                    return True
+                await asyncio.sleep(0.01 * (attempt + 1))
+        log.warning("the WAL could not be checkpointed after an erasure; it will be at the next checkpoint")
+        return False
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One write statement, atomic on its own (autocommit); returns lastrowid."""

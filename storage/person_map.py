@@ -25,7 +25,13 @@ class PersonLink:
     staff: Telegram ids of staff who acted on the row (not its subject): never exported to the subject,
         set to NULL when that staff member asks to be forgotten.
     names: the row's own subject's name (goes with the row).
-    text: free text or JSON that may mention anyone by name or id: scrubbed on erasure.
+    refers: (text column, JSON key, kind) where a JSON document in the row names a person by id (kind is
+        "member", "user" or "companion"): a row whose document names the person is theirs as much as a row
+        whose column does. Erasure follows these links, never words.
+    text: free text or JSON written by someone (a coordinator's announcement, a walk-in's name, a join's
+        answers). It goes with its row; in a row that is about the person and kept (detached), it is cleaned
+        of their names. It is never searched for words in other people's rows: a first name such as "Sam" or
+        a companion called "the" would rewrite everyone else's data.
     forget: what erasure does to the person's rows: delete them, detach them (person columns set to
         NULL, kept for counts that identify nobody), or keep them (they identify nobody by themselves).
     answers_dated_by: for individual wellbeing answers, the columns dating them; retention detaches
@@ -38,6 +44,7 @@ class PersonLink:
     chat: tuple[str, ...] = ()
     companion: tuple[str, ...] = ()
     via: tuple[str, str, str] | None = None
+    refers: tuple[tuple[str, str, str], ...] = ()
     staff: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     text: tuple[str, ...] = ()
@@ -77,6 +84,8 @@ PERSON_MAP: dict[str, PersonLink] = {
     "rsvp_companions": PersonLink(member=("member_id",), companion=("companion_id",), forget="delete"),
     "reminder_batches": REFERENCE,
     "deliveries": PersonLink(member=("member_id",), chat=("chat_id",), text=("payload", "last_error"),
+                             refers=(("payload", "member_id", "member"), ("payload", "user_id", "user"),
+                                     ("payload", "companion_id", "companion")),
                              not_personal=("telegram_message_id",), forget="delete"),
     # 003 wellbeing: answers stay for counts, detached from the person
     "checkins": PersonLink(member=("member_id",), forget="detach",
@@ -96,6 +105,8 @@ PERSON_MAP: dict[str, PersonLink] = {
                              text=("walk_in_name",), forget="delete"),
     # 007 retention
     "retention_runs": REFERENCE,
+    # 008 erasures: a keyed hash of a forgotten person's Telegram id and the time; nobody can be found from it
+    "erasures": PersonLink(not_personal=("subject",)),
 }
 
 
@@ -156,7 +167,12 @@ def problems_with_map(schema: dict[str, Table]) -> list[str]:
         for column in table.columns:
             if column.name not in link.classified() and looks_personal(column):
                 found.append(f"{name}.{column.name} may hold a person's data: classify it in PERSON_MAP")
-        if link.forget == "keep" and link.person_columns:
+        for column, _, kind in link.refers:
+            if column not in link.text:
+                found.append(f"{name}.{column} refers to people but is not listed in its text columns")
+            if kind not in ("member", "user", "companion"):
+                found.append(f"{name}.{column}: unknown kind of reference {kind!r}")
+        if link.forget == "keep" and (link.person_columns or link.refers):
             found.append(f"{name} names people but erasure would keep its rows: use delete or detach")
         if link.forget == "detach" or link.answers_dated_by:
             for column in table.columns:

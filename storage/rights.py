@@ -10,12 +10,14 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, to_db
+from bot.domain.retention import RetentionCutoffs
+from storage.db import Database, from_db, to_db
+from storage.erasures import erasure_key, subject_of
 from storage.person_map import PERSON_MAP, PersonLink, Table, UnclassifiedTables, discover_schema, problems_with_map
 
 REMOVED = "[removed]"
@@ -52,11 +54,25 @@ class PersonExport:
 class ForgetReport:
     deleted: dict[str, int]
     detached: dict[str, int]
-    scrubbed: int
+    cleaned: int  # free-text cells in the person's own kept rows cleaned of their names
 
     @property
     def anything(self) -> bool:
-        return any(self.deleted.values()) or any(self.detached.values()) or self.scrubbed > 0
+        return any(self.deleted.values()) or any(self.detached.values()) or self.cleaned > 0
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionResult:
+    anonymised: int  # wellbeing answers detached
+    drafts_removed: int
+    inputs_removed: int
+    alerts_detached: int
+    deliveries_pruned: int
+
+    @property
+    def anything(self) -> bool:
+        return any((self.anonymised, self.drafts_removed, self.inputs_removed, self.alerts_detached,
+                    self.deliveries_pruned))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +88,7 @@ class RightsQueries:
     """Mixed into Store: access, erasure, consent withdrawal's deletion, and retention."""
 
     db: Database
+    erasure_key: str
 
     async def schema_problems(self) -> list[str]:
         """What storage/person_map.py fails to account for in the live schema (empty = all classified)."""
@@ -94,24 +111,51 @@ class RightsQueries:
         return PersonExport(telegram_user_id, person.member_id, tables)
 
     async def forget_person(self, telegram_user_id: int, now: datetime) -> ForgetReport:
-        """In one transaction: delete what is the person's, detach what is kept for counts, scrub mentions."""
+        """Erase one person by following links, never words, in one transaction, and record that it happened.
+
+        Deleted: their rows, their companions' rows, rows that point at them (a column or a JSON document
+        holding their ids). Detached (kept for counts): their wellbeing answers and alerts, with any free text
+        in those rows cleaned of their names. Other people's rows are not touched, whatever words they hold;
+        a staff member's id leaves the rows they acted on. Afterwards the WAL is checkpointed and truncated,
+        so (with secure_delete on) the deleted bytes leave the files too.
+        """
+        subject = subject_of(self.erasure_secret(), telegram_user_id)
         async with self.db.transaction() as conn:
-            schema = await _checked_schema(conn)
-            person = await _person(conn, telegram_user_id)
-            scrubbed = await _scrub_mentions(conn, schema, person)
-            detached: dict[str, int] = {}
-            for name, table in schema.items():
-                link = PERSON_MAP[name]
-                if link.forget == "detach":
-                    detached[name] = await _detach(conn, table, link, *_match(link, person), now)
-                await _clear_staff(conn, table, link, person.telegram_user_id)
-            deleted: dict[str, int] = {}
-            for name in _children_first([n for n in schema if PERSON_MAP[n].forget == "delete"], schema):
-                where, params = _match(PERSON_MAP[name], person)
-                if where is not None:
-                    cursor = await conn.execute(f'DELETE FROM "{name}" WHERE {where}', params)
-                    deleted[name] = cursor.rowcount
-        return ForgetReport(deleted, detached, scrubbed)
+            report = await _forget(conn, telegram_user_id, now)
+            await conn.execute("INSERT INTO erasures (subject, erased_at) VALUES (?, ?)", (subject, to_db(now)))
+        await self.db.checkpoint()
+        return report
+
+    def erasure_secret(self) -> bytes:
+        """The key of the erasure records (storage/erasures.py): configured, or generated beside the database."""
+        return erasure_key(self.db.path, self.erasure_key)
+
+    async def erasures(self) -> list[tuple[str, str]]:
+        """Every erasure recorded: (subject, erased_at as stored), oldest first."""
+        rows = await self.db.fetchall("SELECT subject, erased_at FROM erasures ORDER BY erased_at, id")
+        return [(row[0], row[1]) for row in rows]
+
+    async def reapply_erasures(self, recorded: Iterable[tuple[str, str]]) -> int:
+        """Forget again everyone erased in `recorded` but not in this database (after restoring a backup).
+
+        The records hold only keyed hashes, so every id this database holds is hashed and compared. Each
+        erasure is recorded here as well, with its original time; returns how many were re-applied.
+        """
+        key = self.erasure_secret()
+        known = set(await self.erasures())
+        missing = [(subject, at) for subject, at in recorded if (subject, at) not in known]
+        if not missing:
+            return 0
+        async with self.db.transaction() as conn:
+            candidates = await _every_person_id(conn)
+            by_subject = {subject_of(key, candidate): candidate for candidate in candidates}
+            for subject, at in missing:
+                user_id = by_subject.get(subject)
+                if user_id is not None:
+                    await _forget(conn, user_id, from_db(at) or datetime.now(UTC))
+                await conn.execute("INSERT INTO erasures (subject, erased_at) VALUES (?, ?)", (subject, at))
+        await self.db.checkpoint()
+        return len(missing)
 
     async def delete_wellbeing_answers(self, member_id: int) -> int:
         """Delete a member's individual wellbeing answers (after they withdrew that consent)."""
@@ -136,30 +180,46 @@ class RightsQueries:
                 total += row[0] if row else 0
         return total
 
-    async def anonymise_answers_once(self, day: date, cutoff: datetime, now: datetime) -> int | None:
-        """Retention for `day`: detach every individual answer dated before `cutoff` from its person.
+    async def retention_once(self, day: date, cutoffs: RetentionCutoffs, now: datetime) -> RetentionResult | None:
+        """Retention for `day`, every rule in one transaction; None when `day` was already done.
 
-        Runs at most once per day, decided by the database (so a restart neither repeats nor skips it);
-        returns how many answers were detached, or None when `day` was already done.
+        Individual answers dated before their cutoff and safeguarding alerts raised before theirs are detached
+        from the person; abandoned joins, unanswered questions and the ledger rows of long-past sessions are
+        deleted. The day is recorded in the same transaction, so a restart neither repeats nor skips it.
         """
         async with self.db.transaction() as conn:
             done = await conn.execute_fetchall("SELECT 1 FROM retention_runs WHERE local_date = ?", (day.isoformat(),))
             if done:
                 return None
             schema = await discover_schema(conn)
-            total = 0
+            anonymised = 0
             for name, link in PERSON_MAP.items():
                 if name not in schema or not link.answers_dated_by:
                     continue
                 linked = " OR ".join(f'"{column}" IS NOT NULL' for column in link.person_columns)
                 old = " AND ".join(f"coalesce(\"{column}\", '') < ?" for column in link.answers_dated_by)
-                params = [to_db(cutoff)] * len(link.answers_dated_by)
-                total += await _detach(conn, schema[name], link, f"({linked}) AND {old}", params, now)
+                params = [to_db(cutoffs.answers)] * len(link.answers_dated_by)
+                anonymised += await _detach(conn, schema[name], link, f"({linked}) AND {old}", params, now)
+            alerts = await _detach(conn, schema["alerts"], PERSON_MAP["alerts"],
+                                   "member_id IS NOT NULL AND raised_at < ?", [to_db(cutoffs.alerts)], now)
+            drafts = (await conn.execute("DELETE FROM join_drafts WHERE updated_at < ?",
+                                         (to_db(cutoffs.join_drafts),))).rowcount
+            inputs = (await conn.execute("DELETE FROM awaiting_input WHERE updated_at < ?",
+                                         (to_db(cutoffs.pending_inputs),))).rowcount
+            # Only settled rows: a pending or sending row is still the dispatcher's to finish.
+            deliveries = (await conn.execute(
+                "DELETE FROM deliveries WHERE state NOT IN ('pending', 'sending')"
+                " AND session_id IN (SELECT id FROM sessions WHERE ends_at < ?)", (to_db(cutoffs.deliveries),),
+            )).rowcount
             await conn.execute(
-                "INSERT INTO retention_runs (local_date, ran_at, cutoff, anonymised) VALUES (?, ?, ?, ?)",
-                (day.isoformat(), to_db(now), to_db(cutoff), total),
+                "INSERT INTO retention_runs (local_date, ran_at, cutoff, anonymised, drafts_removed, inputs_removed,"
+                " alerts_detached, deliveries_pruned) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (day.isoformat(), to_db(now), to_db(cutoffs.answers), anonymised, drafts, inputs, alerts, deliveries),
             )
-            return total
+        result = RetentionResult(anonymised, drafts, inputs, alerts, deliveries)
+        if result.anything:
+            await self.db.checkpoint()  # what was deleted leaves the WAL too
+        return result
 
     async def retention_ran_on(self, day: date) -> bool:
         row = await self.db.fetchone("SELECT 1 FROM retention_runs WHERE local_date = ?", (day.isoformat(),))
@@ -188,6 +248,41 @@ async def _checked_schema(conn: aiosqlite.Connection) -> dict[str, Table]:
     return schema
 
 
+async def _forget(conn: aiosqlite.Connection, telegram_user_id: int, now: datetime) -> ForgetReport:
+    schema = await _checked_schema(conn)
+    person = await _person(conn, telegram_user_id)
+    cleaned = 0
+    detached: dict[str, int] = {}
+    for name, table in schema.items():
+        link = PERSON_MAP[name]
+        if link.forget == "detach":
+            where, params = _match(link, person)
+            cleaned += await _clean_own_text(conn, table, link, where, params, person)
+            detached[name] = await _detach(conn, table, link, where, params, now)
+        await _clear_staff(conn, table, link, person.telegram_user_id)
+    deleted: dict[str, int] = {}
+    for name in _children_first([n for n in schema if PERSON_MAP[n].forget == "delete"], schema):
+        where, params = _match(PERSON_MAP[name], person)
+        if where is not None:
+            cursor = await conn.execute(f'DELETE FROM "{name}" WHERE {where}', params)
+            deleted[name] = cursor.rowcount
+    return ForgetReport(deleted, detached, cleaned)
+
+
+async def _every_person_id(conn: aiosqlite.Connection) -> set[int]:
+    """Every Telegram user or chat id the database holds, in any column the map says may hold one."""
+    found: set[int] = set()
+    for name, table in (await discover_schema(conn)).items():
+        link = PERSON_MAP.get(name)
+        if link is None:
+            continue
+        for column in (*link.user, *link.chat, *link.staff):
+            if column in table.column_names:
+                rows = await conn.execute_fetchall(f'SELECT DISTINCT "{column}" FROM "{name}" WHERE "{column}" > 0')
+                found.update(int(row[0]) for row in rows)
+    return found
+
+
 async def _person(conn: aiosqlite.Connection, telegram_user_id: int) -> Person:
     members = await conn.execute_fetchall(
         "SELECT id, chat_id, first_name FROM members WHERE telegram_user_id = ?", (telegram_user_id,)
@@ -211,20 +306,25 @@ def _match(link: PersonLink, person: Person) -> tuple[str | None, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
 
-    def any_of(column: str, values: Iterable[Any]) -> None:
+    def any_of(expression: str, values: Iterable[Any]) -> None:
         values = list(values)
         if values:
-            clauses.append(f'"{column}" IN ({", ".join("?" for _ in values)})')
+            clauses.append(f'{expression} IN ({", ".join("?" for _ in values)})')
             params.extend(values)
 
     for column in link.member:
-        any_of(column, [person.member_id] if person.member_id is not None else [])
+        any_of(f'"{column}"', [person.member_id] if person.member_id is not None else [])
     for column in link.user:
-        any_of(column, [person.telegram_user_id])
+        any_of(f'"{column}"', [person.telegram_user_id])
     for column in link.chat:
-        any_of(column, person.chat_ids)
+        any_of(f'"{column}"', person.chat_ids)
     for column in link.companion:
-        any_of(column, person.companion_ids)
+        any_of(f'"{column}"', person.companion_ids)
+    ids = {"member": [person.member_id] if person.member_id is not None else [], "user": [person.telegram_user_id],
+           "companion": list(person.companion_ids)}
+    for column, key, kind in link.refers:
+        # A document that is not JSON names nobody by id (json_extract would fail on it).
+        any_of(f'CASE WHEN json_valid("{column}") THEN json_extract("{column}", \'$.{key}\') END', ids[kind])
     if link.via is not None:
         column, parent, parent_column = link.via
         parent_where, parent_params = _match(PERSON_MAP[parent], person)
@@ -256,27 +356,25 @@ async def _clear_staff(conn: aiosqlite.Connection, table: Table, link: PersonLin
         await conn.execute(f'UPDATE "{table.name}" SET "{column}" = {blank} WHERE "{column}" = ?', (telegram_user_id,))
 
 
-async def _scrub_mentions(conn: aiosqlite.Connection, schema: dict[str, Table], person: Person) -> int:
-    """Remove the person's and companions' names and ids from free text and JSON anywhere in the database."""
-    names = list(person.names)
-    ids = [person.telegram_user_id, *person.chat_ids]
-    needles = [*names, *(json.dumps(name)[1:-1] for name in names), *(str(i) for i in ids)]
-    needles = list(dict.fromkeys(needles))
+async def _clean_own_text(conn: aiosqlite.Connection, table: Table, link: PersonLink, where: str | None,
+                          params: list[Any], person: Person) -> int:
+    """Free text in the person's own kept rows, cleaned of their names and ids (only those rows: `where`)."""
+    if where is None or not link.text:
+        return 0
+    key = _row_key(table)
     changed = 0
-    for name, table in schema.items():
-        key = _row_key(table)
-        for column in PERSON_MAP[name].text:
-            found = " OR ".join(f'instr("{column}", ?) > 0' for _ in needles)
-            rows = await conn.execute_fetchall(
-                f'SELECT {", ".join(key)}, "{column}" FROM "{name}" WHERE "{column}" IS NOT NULL AND ({found})',
-                needles,
-            )
-            for row in map(tuple, rows):
-                cleaned = scrub(str(row[-1]), names, ids, person.member_id)
-                if cleaned != row[-1]:
-                    where = " AND ".join(f"{k} = ?" for k in key)
-                    await conn.execute(f'UPDATE "{name}" SET "{column}" = ? WHERE {where}', (cleaned, *row[:-1]))
-                    changed += 1
+    for column in link.text:
+        rows = await conn.execute_fetchall(
+            f'SELECT {", ".join(key)}, "{column}" FROM "{table.name}" WHERE "{column}" IS NOT NULL AND ({where})',
+            params,
+        )
+        for row in map(tuple, rows):
+            cleaned = scrub(str(row[-1]), person.names, [person.telegram_user_id, *person.chat_ids],
+                            person.member_id)
+            if cleaned != row[-1]:
+                match = " AND ".join(f"{k} = ?" for k in key)
+                await conn.execute(f'UPDATE "{table.name}" SET "{column}" = ? WHERE {match}', (cleaned, *row[:-1]))
+                changed += 1
     return changed
 
 

@@ -24,8 +24,9 @@ class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, ReminderQu
             ExportQueries):
     """Methods are named for what the bot needs; a PostgreSQL store could offer the same ones."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, erasure_key: str = "") -> None:
         self.db = Database(path)
+        self.erasure_key = erasure_key  # empty: a generated key file beside the database (storage/erasures.py)
 
     async def open(self) -> None:
         await self.db.open()

@@ -79,3 +79,35 @@ def test_a_bad_environment_value_names_the_key(tmp_path, monkeypatch):
     monkeypatch.setenv("IMM_TELEGRAM__CONCURRENT_UPDATES", "lots")
     with pytest.raises(ConfigError, match=r"telegram\.concurrent_updates"):
         load_settings(write(tmp_path, ""))
+
+
+@pytest.mark.parametrize(("text", "key", "secret"), [
+    ('[telegram.webhook]\nsecret_token = "s3cr3t value with spaces!"\n', "telegram.webhook.secret_token",
+     "s3cr3t value with spaces!"),
+    ('[telegram]\ntoken = 123456789\n', "telegram.token", "123456789"),
+    ('[telegram]\ntokne = "123456:AAHsuperSecretToken"\n', "telegram.tokne", "AAHsuperSecretToken"),
+    ('[privacy]\nerasure_key = ["k3y-material-xyz"]\n', "privacy.erasure_key", "k3y-material-xyz"),
+])
+def test_a_configuration_error_names_the_key_and_the_problem_never_a_secrets_value(tmp_path, capsys, text, key,
+                                                                                   secret):
+    path = write(tmp_path, text)
+    assert main(["--config", str(path), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert key in err and secret not in err, err
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    assert secret not in str(raised.value) and secret not in repr(raised.value.__cause__ or "")
+
+
+def test_a_secret_in_an_environment_variable_is_not_echoed_either(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IMM_TELEGRAM__WEBHOOK__SECRET_TOKEN", "bad secret/with+chars")
+    path = write(tmp_path, "")
+    assert main(["--config", str(path), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert "telegram.webhook.secret_token" in err and "bad secret" not in err
+
+
+def test_a_value_that_is_not_secret_is_still_shown(tmp_path, capsys):
+    path = write(tmp_path, '[[hubs]]\nid = "w"\nname = "W"\ntimezone = "Mars/Olympus"\n')
+    assert main(["--config", str(path), "check-config"]) == 2
+    assert "Mars/Olympus" in capsys.readouterr().err

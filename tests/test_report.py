@@ -156,3 +156,32 @@ def test_the_report_command_refuses_what_it_cannot_do(tmp_path, capsys):
     assert "no hub 'nowhere'" in capsys.readouterr().err
     assert main([*base, "--hub", "woking", "--from", "2026-11-22", "--to", "2026-09-01"]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_csv_cells_a_spreadsheet_could_run_are_neutralised(tmp_path, capsys):
+    """OWASP's CSV injection advice: a text cell starting with = + - @ tab or CR gets a leading quote."""
+    db, out, config = tmp_path / "imm.sqlite3", tmp_path / "report", tmp_path / "config.toml"
+
+    async def write() -> None:
+        hub = term_hub(events=[{"date": "2026-11-14", "start": "14:00", "kind": "sharing",
+                                "title": '=HYPERLINK("http://x","y")'},
+                               {"date": "2026-10-31", "start": "11:00", "kind": "event", "title": "Halloween songs"}])
+        async with Store(db) as store:
+            await store.sync_hubs([hub], JOINED)
+            await seed_term(store, hub)
+
+    asyncio.run(write())
+    config.write_text(CONFIG.format(db=db), encoding="utf-8")
+    assert main(["--config", str(config), "report", "--hub", "woking", "--from", "2026-09-01", "--to", "2026-11-22",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    rows = list(csv.reader(io.StringIO((out / "sessions.csv").read_bytes().decode("utf-8-sig"))))
+    titles = [row[SESSION_COLUMNS.index("title")] for row in rows[1:]]
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in titles and not any(t.startswith("=") for t in titles)
+
+    from bot.reports.csv_export import csv_bytes
+
+    cells = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "fine", "a=b", -3, 2.5]
+    text = csv_bytes(["h"] * len(cells), [cells]).decode("utf-8-sig")
+    written = list(csv.reader(io.StringIO(text, newline="")))[1]
+    assert written == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "fine", "a=b", "-3", "2.5"]

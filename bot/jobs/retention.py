@@ -1,4 +1,5 @@
-"""Retention: once a day, individual wellbeing answers older than the configured period lose their person.
+"""Retention: once a day, individual wellbeing answers and safeguarding alerts older than their periods lose
+their person; abandoned joins, unanswered questions and the ledger rows of long-past sessions are deleted.
 
 A planner on the dispatcher (so it runs every few seconds in production and at `bot.dispatch()` in tests)
 checks whether today's run, at or after `retention.run_at` local time, has happened; the database's
@@ -11,7 +12,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.domain.retention import cutoff, due_day
+from bot.domain.retention import cutoff, cutoffs, due_day
+
+__all__ = ["cutoff", "due_day", "plan_retention"]
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -24,8 +27,9 @@ async def plan_retention(now: datetime, svc: Services) -> int:
     day = due_day(now, settings)
     if day is None or await svc.store.retention_ran_on(day):
         return 0
-    detached = await svc.store.anonymise_answers_once(day, cutoff(now, settings), now)
-    if detached is not None:
-        log.info("retention %s: %d answer(s) older than %d days detached from their person",
-                 day, detached, settings.anonymise_answers_after_days)
+    done = await svc.store.retention_once(day, cutoffs(now, settings), now)
+    if done is not None:
+        log.info("retention %s: %d answer(s) and %d alert(s) detached from their person; %d abandoned join(s),"
+                 " %d unanswered question(s) and %d past delivery row(s) removed", day, done.anonymised,
+                 done.alerts_detached, done.drafts_removed, done.inputs_removed, done.deliveries_pruned)
     return 0

@@ -31,11 +31,24 @@ ANSWER_COLUMNS = ("session_id", "date", "person", "feeling", "connected", "could
 FILES = ("sessions.csv", "attendance.csv", "answers.csv")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell: object) -> object:
+    """A text cell a spreadsheet could take for a formula, made inert as OWASP advises (a leading ').
+
+    Numbers stay numbers; only text is changed (a title such as "=HYPERLINK(...)" or "-1+1").
+    """
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([neutralised(cell) for cell in header])
+    writer.writerows([neutralised(cell) for cell in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
