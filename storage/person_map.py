@@ -96,6 +96,8 @@ PERSON_MAP: dict[str, PersonLink] = {
                              text=("walk_in_name",), forget="delete"),
     # 007 retention
     "retention_runs": REFERENCE,
+    # which numbered migrations were applied (storage/db.py)
+    "schema_migrations": REFERENCE,
 }
 
 
