@@ -79,3 +79,52 @@ def test_a_bad_environment_value_names_the_key(tmp_path, monkeypatch):
     monkeypatch.setenv("IMM_TELEGRAM__CONCURRENT_UPDATES", "lots")
     with pytest.raises(ConfigError, match=r"telegram\.concurrent_updates"):
         load_settings(write(tmp_path, ""))
+
+
+HUB = '[[hubs]]\nid = "w"\nname = "W"\n'
+
+
+@pytest.mark.parametrize(
+    ("snippet", "key"),
+    [
+        (HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "10:53:18"\n', "hubs[0].weekly[0].start"),
+        (HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = 10:00:30\n', "hubs[0].weekly[0].start"),
+        (HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "9:30"\n', "hubs[0].weekly[0].start"),
+        (HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "24:00"\n', "hubs[0].weekly[0].start"),
+        (HUB + '[[hubs.reminders]]\ndays_before = 1\nat = "18:00:05"\n', "hubs[0].reminders[0].at"),
+        (HUB + '[[hubs.events]]\ndate = 2026-12-12\nstart = "14:00:00"\n', "hubs[0].events[0].start"),
+        (HUB + '[hubs.weekly_summary]\nat = "9am"\n', "hubs[0].weekly_summary.at"),
+        ('[retention]\nrun_at = "03:30:00"\n', "retention.run_at"),
+    ],
+)
+def test_a_time_that_is_not_hh_mm_exits_2_naming_the_key(tmp_path, capsys, snippet, key):
+    assert main(["--config", str(write(tmp_path, snippet)), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert f"{key}: must be a time of day as HH:MM" in err, err
+
+
+def test_hh_mm_and_toml_times_without_seconds_are_accepted(tmp_path):
+    settings = load_settings(write(tmp_path, HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "09:30"\n'
+                                   '[[hubs.reminders]]\ndays_before = 1\nat = 18:00:00\n'))
+    assert settings.hubs[0].weekly[0].start.isoformat() == "09:30:00"
+    assert settings.hubs[0].reminders[0].key == "d1@1800"
+
+
+@pytest.mark.parametrize(
+    ("snippet", "both"),
+    [
+        (HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "10:00"\n'
+         '[[hubs.weekly]]\nweekday = "thursday"\nstart = "10:00"\n'
+         '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "10:00"\nduration_minutes = 60\n',
+         "hubs[0]: weekly[0] and weekly[2] collide (both tuesday 10:00)"),
+        (HUB + '[[hubs.reminders]]\nminutes_before = 60\n[[hubs.reminders]]\nminutes_before = 60\n',
+         "hubs[0]: reminders[0] and reminders[1] collide"),
+        (HUB + '[[hubs.events]]\ndate = 2026-12-12\nstart = "14:00"\n'
+         '[[hubs.events]]\ndate = 2026-12-12\nstart = "14:00"\ntitle = "Again"\n',
+         "hubs[0]: events[0] and events[1] collide"),
+    ],
+)
+def test_two_slots_events_or_rules_that_would_collide_exit_2_naming_both(tmp_path, capsys, snippet, both):
+    assert main(["--config", str(write(tmp_path, snippet)), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert both in err, err
