@@ -298,6 +298,16 @@ def resolve_config_path(explicit: str | Path | None) -> tuple[Path, bool]:
     return Path("config.toml"), False
 
 
+def configuration_present(explicit: str | Path | None) -> bool:
+    """Whether anyone configured this bot: a file (named, in IMM_CONFIG, or ./config.toml) or any IMM_* variable.
+
+    Only with none at all does `imm-bot run` play the demo; a deployment that lost its token must fail loudly
+    (exit 2), not play a demo and exit 0 while systemd or Docker believe all is well.
+    """
+    path, _ = resolve_config_path(explicit)
+    return path.exists() or bool(explicit) or any(name.startswith("IMM_") for name in os.environ)
+
+
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     """Read settings, raising ConfigError with the failing key and the reason."""
     toml_path, required = resolve_config_path(path)

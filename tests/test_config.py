@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,41 @@ def test_two_slots_events_or_rules_that_would_collide_exit_2_naming_both(tmp_pat
     assert main(["--config", str(write(tmp_path, snippet)), "check-config"]) == 2
     err = capsys.readouterr().err
     assert both in err, err
+
+
+def clean_environment(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in [name for name in os.environ if name.startswith("IMM_")]:
+        monkeypatch.delenv(name)
+
+
+def test_run_with_a_configuration_but_no_token_exits_2_naming_the_key(tmp_path, monkeypatch, capsys):
+    clean_environment(monkeypatch, tmp_path)
+    assert main(["--config", str(EXAMPLE), "run"]) == 2
+    err = capsys.readouterr().err
+    assert "telegram.token is not set" in err
+    monkeypatch.setenv("IMM_CONFIG", str(EXAMPLE))
+    assert main(["run"]) == 2
+    monkeypatch.delenv("IMM_CONFIG")
+    (tmp_path / "config.toml").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["run"]) == 2
+    (tmp_path / "config.toml").unlink()
+    monkeypatch.setenv("IMM_STORAGE__PATH", str(tmp_path / "x.sqlite3"))  # as the Docker image sets
+    assert main(["run"]) == 2
+    assert "telegram.token" in capsys.readouterr().err
+
+
+def test_the_deployed_command_line_exits_2_so_systemd_does_not_restart_a_demo(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("IMM_")}
+    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(EXAMPLE), "run"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "telegram.token" in result.stderr
+    assert "demo" not in result.stdout
+
+
+def test_check_config_says_what_run_would_do_without_a_token(tmp_path, monkeypatch, capsys):
+    clean_environment(monkeypatch, tmp_path)
+    assert main(["--config", str(EXAMPLE), "check-config"]) == 0
+    assert "`run` would exit 2" in capsys.readouterr().out
+    assert main(["check-config"]) == 0
+    assert "`run` would play the demo" in capsys.readouterr().out
