@@ -74,6 +74,7 @@ RENDERERS = (
     (reminders.KIND, lambda: reminders.render_reminder),
     (notices.PLACE_KIND, lambda: notices.render_place),
     (notices.NOTICE_KIND, lambda: notices.render_cancellation),
+    (notices.CHANGE_KIND, lambda: notices.render_change),
     (notices.ANNOUNCEMENT_KIND, lambda: notices.render_announcement),
     (checkins.KIND, lambda: checkins.render_checkin),
     (measures.INVITE_KIND, lambda: measures.render_invite),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from bot.config import EXIT_CONFIG, ConfigError, Settings, load_settings
+from bot.config import EXIT_CONFIG, ConfigError, Settings, configuration_present, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -94,7 +94,8 @@ def check_config(args: argparse.Namespace, settings: Settings) -> int:
         slots = ", ".join(f"{s.weekday} {s.start:%H:%M}" for s in hub.weekly) or "no weekly sessions"
         print(f"  {hub.id}: {hub.name} ({hub.timezone}; {slots}; {len(hub.coordinators)} coordinator(s))")
     if not settings.telegram.token:
-        print("no Telegram token set (telegram.token or IMM_TELEGRAM__TOKEN): `run` would start the demo")
+        would = "exit 2" if configuration_present(getattr(args, "config", None)) else "play the demo"
+        print(f"no Telegram token set (telegram.token or IMM_TELEGRAM__TOKEN): `run` would {would}")
     return 0
 
 
@@ -108,6 +109,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except ConfigError as exc:
             print(f"imm-bot: {exc}", file=sys.stderr)
             return EXIT_CONFIG
+    if not settings.telegram.token and configuration_present(getattr(args, "config", None)):
+        print("imm-bot: telegram.token is not set: give it in the configuration file's [telegram] section or as"
+              " IMM_TELEGRAM__TOKEN (only with no configuration at all does `run` play the demo)", file=sys.stderr)
+        return EXIT_CONFIG
     if not settings.telegram.token:
         print("No Telegram token is set, so here is the built-in demo instead.\n"
               "To run for real, set telegram.token in config.toml or IMM_TELEGRAM__TOKEN.\n")

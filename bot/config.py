@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +30,19 @@ HUB_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 TelegramId = Annotated[int, Field(gt=0)]
+
+
+def _hh_mm(value: Any) -> Any:
+    """Only HH:MM: sessions and reminder rules are filed by the minute, so "10:53:18" would silently merge two
+    of them into one (issue 14). A TOML time literal (10:30:00) is accepted when it has no seconds."""
+    if isinstance(value, time) and value.second == 0 and value.microsecond == 0 and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+        return time(int(value[:2]), int(value[3:]))
+    raise ValueError("must be a time of day as HH:MM, 24-hour (for example \"10:30\")")
+
+
+ClockTime = Annotated[time, BeforeValidator(_hh_mm)]
 
 
 EXIT_CONFIG = 2
@@ -74,7 +95,7 @@ class WeeklySlot(_Strict):
     """A session that happens every week on the same weekday and local time."""
 
     weekday: Weekday
-    start: time
+    start: ClockTime
     duration_minutes: int = Field(default=90, ge=5, le=24 * 60)
 
 
@@ -94,7 +115,7 @@ class OneOffEvent(_Strict):
     """A celebration or community sharing outside the weekly pattern."""
 
     date: date
-    start: time
+    start: ClockTime
     duration_minutes: int = Field(default=120, ge=5, le=24 * 60)
     kind: Literal["celebration", "sharing", "event"] = "event"
     title: str = Field(default="", max_length=80)
@@ -105,7 +126,7 @@ class ReminderRule(_Strict):
 
     minutes_before: int | None = Field(default=None, ge=1, le=14 * 24 * 60)
     days_before: int | None = Field(default=None, ge=0, le=14)
-    at: time | None = None
+    at: ClockTime | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> ReminderRule:
@@ -128,7 +149,7 @@ DEFAULT_REMINDERS = (ReminderRule(minutes_before=2 * 24 * 60), ReminderRule(days
 
 class WeeklySummarySettings(_Strict):
     weekday: Weekday = "monday"
-    at: time = time(9, 0)
+    at: ClockTime = time(9, 0)
     enabled: bool = True
 
 
@@ -158,6 +179,22 @@ class HubSettings(_Strict):
         if not re.match(HUB_ID_PATTERN, value):
             raise ValueError("must be 1 to 64 characters of A-Z a-z 0-9 _ - (it is the invite link's payload)")
         return value
+
+    @model_validator(mode="after")
+    def _no_collisions(self) -> HubSettings:
+        """Two slots, events or reminder rules filed under one key would silently become one: refuse, naming both."""
+        def first_twin(field: str, keys: list[str]) -> None:
+            seen: dict[str, int] = {}
+            for index, key in enumerate(keys):
+                if key in seen:
+                    raise ValueError(f"{field}[{seen[key]}] and {field}[{index}] collide (both {key}): "
+                                     "remove one or change its time")
+                seen[key] = index
+
+        first_twin("weekly", [f"{slot.weekday} {slot.start:%H:%M}" for slot in self.weekly])
+        first_twin("events", [f"{event.kind} on {event.date} at {event.start:%H:%M}" for event in self.events])
+        first_twin("reminders", [rule.key for rule in self.reminders])
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -218,7 +255,7 @@ class WellbeingSettings(_Strict):
 
 class RetentionSettings(_Strict):
     anonymise_answers_after_days: int = Field(default=730, ge=1, le=7 * 366)
-    run_at: time = time(3, 30)
+    run_at: ClockTime = time(3, 30)
     # A join left half-way (its answers name children and their ages) and a question left unanswered.
     join_drafts_after_days: int = Field(default=7, ge=1, le=90)
     pending_inputs_after_days: int = Field(default=7, ge=1, le=90)
@@ -297,6 +334,16 @@ def resolve_config_path(explicit: str | Path | None) -> tuple[Path, bool]:
     if os.environ.get("IMM_CONFIG"):
         return Path(os.environ["IMM_CONFIG"]), True
     return Path("config.toml"), False
+
+
+def configuration_present(explicit: str | Path | None) -> bool:
+    """Whether anyone configured this bot: a file (named, in IMM_CONFIG, or ./config.toml) or any IMM_* variable.
+
+    Only with none at all does `imm-bot run` play the demo; a deployment that lost its token must fail loudly
+    (exit 2), not play a demo and exit 0 while systemd or Docker believe all is well.
+    """
+    path, _ = resolve_config_path(explicit)
+    return path.exists() or bool(explicit) or any(name.startswith("IMM_") for name in os.environ)
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:

@@ -95,17 +95,40 @@ class Database:
         self._conn = self._reader = None
 
     async def migrate(self) -> int:
-        """Apply every migration newer than PRAGMA user_version, each in its own transaction."""
-        version = (await self.fetchone("PRAGMA user_version"))[0]
+        """Apply every migration not yet applied, in number order, each in its own transaction.
+
+        Which ones were applied is recorded per number in `schema_migrations`, not only as PRAGMA user_version
+        (kept as the highest applied): branches add numbered migrations in parallel, so a database may have
+        been migrated to 009 before 008 existed, and 008 must still run when it arrives. A database from
+        before this table had every migration up to its user_version applied, in order.
+        """
+        async with self.transaction() as conn:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
+                " (number INTEGER PRIMARY KEY, file TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
+            applied = {row[0] for row in await conn.execute_fetchall("SELECT number FROM schema_migrations")}
+            if not applied and version:
+                known = [(number, name) for number, name, _ in migrations() if number <= version]
+                await conn.executemany(
+                    "INSERT INTO schema_migrations (number, file, applied_at) VALUES (?, ?, 'before the record')",
+                    known,
+                )
+                applied = {number for number, _ in known}
         for number, name, sql in migrations():
-            if number <= version:
+            if number in applied:
                 continue
             log.info("applying migration %s", name)
             async with self.transaction() as conn:
                 for statement in _statements(sql):
                     await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {number}")
-            version = number
+                await conn.execute(
+                    "INSERT INTO schema_migrations (number, file, applied_at) VALUES (?, ?, datetime('now'))",
+                    (number, name),
+                )
+                version = max(version, number)
+                await conn.execute(f"PRAGMA user_version = {version}")
         return version
 
     @asynccontextmanager

@@ -107,6 +107,8 @@ PERSON_MAP: dict[str, PersonLink] = {
     "retention_runs": REFERENCE,
     # 008 erasures: a keyed hash of a forgotten person's Telegram id and the time; nobody can be found from it
     "erasures": PersonLink(not_personal=("subject",)),
+    # which numbered migrations were applied (storage/db.py)
+    "schema_migrations": REFERENCE,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,90 @@ def test_a_value_that_is_not_secret_is_still_shown(tmp_path, capsys):
     path = write(tmp_path, '[[hubs]]\nid = "w"\nname = "W"\ntimezone = "Mars/Olympus"\n')
     assert main(["--config", str(path), "check-config"]) == 2
     assert "Mars/Olympus" in capsys.readouterr().err
+
+
+HUB = '[[hubs]]\nid = "w"\nname = "W"\n'
+
+
+@pytest.mark.parametrize(
+    ("snippet", "key"),
+    [
+        (HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "10:53:18"\n', "hubs[0].weekly[0].start"),
+        (HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = 10:00:30\n', "hubs[0].weekly[0].start"),
+        (HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "9:30"\n', "hubs[0].weekly[0].start"),
+        (HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "24:00"\n', "hubs[0].weekly[0].start"),
+        (HUB + '[[hubs.reminders]]\ndays_before = 1\nat = "18:00:05"\n', "hubs[0].reminders[0].at"),
+        (HUB + '[[hubs.events]]\ndate = 2026-12-12\nstart = "14:00:00"\n', "hubs[0].events[0].start"),
+        (HUB + '[hubs.weekly_summary]\nat = "9am"\n', "hubs[0].weekly_summary.at"),
+        ('[retention]\nrun_at = "03:30:00"\n', "retention.run_at"),
+    ],
+)
+def test_a_time_that_is_not_hh_mm_exits_2_naming_the_key(tmp_path, capsys, snippet, key):
+    assert main(["--config", str(write(tmp_path, snippet)), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert f"{key}: must be a time of day as HH:MM" in err, err
+
+
+def test_hh_mm_and_toml_times_without_seconds_are_accepted(tmp_path):
+    settings = load_settings(write(tmp_path, HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "09:30"\n'
+                                   '[[hubs.reminders]]\ndays_before = 1\nat = 18:00:00\n'))
+    assert settings.hubs[0].weekly[0].start.isoformat() == "09:30:00"
+    assert settings.hubs[0].reminders[0].key == "d1@1800"
+
+
+@pytest.mark.parametrize(
+    ("snippet", "both"),
+    [
+        (HUB + '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "10:00"\n'
+         '[[hubs.weekly]]\nweekday = "thursday"\nstart = "10:00"\n'
+         '[[hubs.weekly]]\nweekday = "tuesday"\nstart = "10:00"\nduration_minutes = 60\n',
+         "hubs[0]: weekly[0] and weekly[2] collide (both tuesday 10:00)"),
+        (HUB + '[[hubs.reminders]]\nminutes_before = 60\n[[hubs.reminders]]\nminutes_before = 60\n',
+         "hubs[0]: reminders[0] and reminders[1] collide"),
+        (HUB + '[[hubs.events]]\ndate = 2026-12-12\nstart = "14:00"\n'
+         '[[hubs.events]]\ndate = 2026-12-12\nstart = "14:00"\ntitle = "Again"\n',
+         "hubs[0]: events[0] and events[1] collide"),
+    ],
+)
+def test_two_slots_events_or_rules_that_would_collide_exit_2_naming_both(tmp_path, capsys, snippet, both):
+    assert main(["--config", str(write(tmp_path, snippet)), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert both in err, err
+
+
+def clean_environment(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in [name for name in os.environ if name.startswith("IMM_")]:
+        monkeypatch.delenv(name)
+
+
+def test_run_with_a_configuration_but_no_token_exits_2_naming_the_key(tmp_path, monkeypatch, capsys):
+    clean_environment(monkeypatch, tmp_path)
+    assert main(["--config", str(EXAMPLE), "run"]) == 2
+    err = capsys.readouterr().err
+    assert "telegram.token is not set" in err
+    monkeypatch.setenv("IMM_CONFIG", str(EXAMPLE))
+    assert main(["run"]) == 2
+    monkeypatch.delenv("IMM_CONFIG")
+    (tmp_path / "config.toml").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["run"]) == 2
+    (tmp_path / "config.toml").unlink()
+    monkeypatch.setenv("IMM_STORAGE__PATH", str(tmp_path / "x.sqlite3"))  # as the Docker image sets
+    assert main(["run"]) == 2
+    assert "telegram.token" in capsys.readouterr().err
+
+
+def test_the_deployed_command_line_exits_2_so_systemd_does_not_restart_a_demo(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("IMM_")}
+    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(EXAMPLE), "run"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "telegram.token" in result.stderr
+    assert "demo" not in result.stdout
+
+
+def test_check_config_says_what_run_would_do_without_a_token(tmp_path, monkeypatch, capsys):
+    clean_environment(monkeypatch, tmp_path)
+    assert main(["--config", str(EXAMPLE), "check-config"]) == 0
+    assert "`run` would exit 2" in capsys.readouterr().out
+    assert main(["check-config"]) == 0
+    assert "`run` would play the demo" in capsys.readouterr().out

@@ -16,9 +16,14 @@ id = "woking"
 name = "Woking Community Hub"
 coordinators = [{COORDINATOR_ID}]
 safeguarding_lead = {LEAD_ID}
+# What this test counts is the log of one join: no reminder or weekly summary falls due in the middle of it,
+# whatever day it runs (issue 14).
+reminders = []
 [[hubs.weekly]]
 weekday = "tuesday"
 start = "10:00"
+[hubs.weekly_summary]
+enabled = false
 """
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from babel.dates import format_date
 
@@ -135,8 +135,10 @@ def test_the_report_command_writes_the_report_csvs_and_chart(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == sorted(names)
     assert capsys.readouterr().out.split() == [str(out / name) for name in names]
 
-    today = format_date(datetime.now(UTC).date(), "d MMMM y", locale="en")
-    assert (out / "report.md").read_text(encoding="utf-8") == EXPECTED.format(today=today)
+    # The report is dated the day it is written: its zone's date, either side of midnight (issue 14).
+    days = {datetime.now(UTC).date() - timedelta(days=d) for d in (-1, 0, 1)}
+    written = (out / "report.md").read_text(encoding="utf-8")
+    assert written in {EXPECTED.format(today=format_date(day, "d MMMM y", locale="en")) for day in days}
     chart = (out / "chart.png").read_bytes()
     assert chart.startswith(PNG_SIGNATURE) and len(chart) > 10_000
     sessions = (out / "sessions.csv").read_bytes()

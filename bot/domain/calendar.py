@@ -6,10 +6,11 @@ Pure functions of the configuration and a date range; every instant is computed 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from typing import Protocol, TypeVar
 
 import holidays
 
@@ -26,6 +27,58 @@ class PlannedSession:
     starts_at: datetime  # UTC
     ends_at: datetime  # UTC
     local_date: date
+    venue: str = ""
+
+
+class StoredSlot(Protocol):
+    """What matching needs of a stored session (storage's rows satisfy it)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def local_date(self) -> date: ...
+    @property
+    def starts_at(self) -> datetime: ...
+
+
+S = TypeVar("S", bound=StoredSlot)
+
+
+def match_sessions(
+    stored: Sequence[S], planned: Sequence[PlannedSession]
+) -> tuple[list[tuple[S, PlannedSession]], list[PlannedSession], list[S]]:
+    """Pair stored sessions with the timetable's, so a session keeps its identity (its RSVPs, its waiting list)
+    when its start time or length changes: returns (pairs, planned ones to add, stored ones that left).
+
+    A session is the same session when it is on the same local date and of the same kind. Where a day holds
+    as many stored as planned sessions of a kind, they pair in start order (10:00 and 11:00 moved to 11:00 and
+    12:00 stay themselves); otherwise equal keys pair first and the rest in start order, so removing one of
+    two slots on a day withdraws that slot, not the other.
+    """
+    groups: dict[tuple[date, str], tuple[list[S], list[PlannedSession]]] = {}
+    for old in stored:
+        groups.setdefault((old.local_date, old.kind), ([], []))[0].append(old)
+    for new in planned:
+        groups.setdefault((new.local_date, new.kind), ([], []))[1].append(new)
+    pairs: list[tuple[S, PlannedSession]] = []
+    added: list[PlannedSession] = []
+    gone: list[S] = []
+    for olds, news in groups.values():
+        olds = sorted(olds, key=lambda s: (s.starts_at, s.key))
+        news = sorted(news, key=lambda s: (s.starts_at, s.key))
+        if len(olds) != len(news):
+            new_keys = {n.key for n in news}
+            by_key = {o.key: o for o in olds if o.key in new_keys}
+            pairs += [(by_key[n.key], n) for n in news if n.key in by_key]
+            olds = [o for o in olds if o.key not in by_key]
+            news = [n for n in news if n.key not in by_key]
+        pairs += list(zip(olds, news, strict=False))
+        added += news[len(olds):]
+        gone += olds[len(news):]
+    added.sort(key=lambda s: (s.starts_at, s.key))
+    return pairs, added, gone
 
 
 def local_instant(day: date, at: time, hub: HubSettings) -> datetime:
@@ -95,6 +148,7 @@ def _weekly(hub: HubSettings, first: date, last: date) -> Iterator[PlannedSessio
                 starts_at=starts,
                 ends_at=starts + timedelta(minutes=slot.duration_minutes),
                 local_date=day,
+                venue=hub.venue,
             )
 
 
@@ -112,4 +166,5 @@ def _events(hub: HubSettings, first: date, last: date) -> Iterator[PlannedSessio
                 starts_at=starts,
                 ends_at=starts + timedelta(minutes=event.duration_minutes),
                 local_date=event.date,
+                venue=hub.venue,
             )

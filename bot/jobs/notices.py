@@ -13,8 +13,10 @@ from bot.domain.ledger import Delivery
 from bot.domain.reminders import may_message, wanted
 from bot.domain.sessions import Invitation
 from bot.jobs.reminders import member_card
+from bot.messages.i18n import format_clock, format_day
 from bot.messages.session_card import heading
 from bot.services import Services
+from storage.db import from_db
 from storage.rsvps import PlaceNotice
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,39 @@ async def render_cancellation(delivery: Delivery, svc: Services) -> Outgoing | N
     if invitation.session.cancel_reason:
         lines += ["", svc.texts.get("rsvp.cancelled_reason", lang, reason=invitation.session.cancel_reason)]
     return Outgoing("\n".join(lines))
+
+
+CHANGE_KIND = "session_changed"
+
+
+async def render_change(delivery: Delivery, svc: Services) -> Outgoing | None:
+    """"Your sessions have changed": one line per session still on that they said Yes or Maybe to, in their
+    language, saying what is new ("Tuesday 1 December: now at 10:30, not 10:00"). Nothing if none is left."""
+    if delivery.member_id is None or delivery.hub_id is None:
+        return None
+    hub = svc.hub(delivery.hub_id)
+    if hub is None:
+        return None
+    now, lang, lines = svc.clock.now(), "", []
+    for change in delivery.payload.get("changes", []):
+        invitation = await svc.store.invitation(int(change["session"]), delivery.member_id)
+        if not wanted(invitation, now) or invitation is None or invitation.answer not in ("yes", "maybe"):
+            continue
+        session, lang = invitation.session, invitation.member.language
+        was_start, was_end = from_db(change["starts_at"]), from_db(change["ends_at"])
+        day = format_day(session.starts_at, hub.tz, lang)
+        start, end = format_clock(session.starts_at, hub.tz, lang), format_clock(session.ends_at, hub.tz, lang)
+        if was_start is not None and session.starts_at != was_start:
+            lines.append(svc.texts.get("rsvp.changed_time", lang, day=day, time=start,
+                                       was=format_clock(was_start, hub.tz, lang), end=end))
+        elif was_end is not None and session.ends_at != was_end:
+            lines.append(svc.texts.get("rsvp.changed_length", lang, day=day, time=start, end=end))
+        if change.get("venue") is not None and change["venue"] != hub.venue and hub.venue:
+            lines.append(svc.texts.get("rsvp.changed_venue", lang, day=day, venue=hub.venue))
+    if not lines:
+        return None
+    return Outgoing("\n".join([svc.texts.get("rsvp.changed_notice", lang, hub=hub.name), "", *lines, "",
+                                svc.texts.get("rsvp.changed_kept", lang)]))
 
 
 ANNOUNCEMENT_KIND = "announcement"

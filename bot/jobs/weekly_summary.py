@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from bot.delivery.dispatcher import Outgoing, Planner, Renderer
 from bot.domain.ledger import Delivery, NewDelivery
 from bot.messages.catalog import Catalog
+from bot.reports.charts import off_loop
 from bot.reports.summary import WeekFigures, summary_messages
 from bot.reports.weekly_summary import KIND, Period, chart_png, gather, latest_due, week_before
 from bot.services import Services
@@ -75,17 +76,18 @@ def renderer() -> Renderer:
             period = Period(date.fromisoformat(payload["first"]), date.fromisoformat(payload["last"]))
             recent.clear()
             recent[key] = (now, await gather(svc.store, hub, period, now, so_far=False))
-        return summary_piece(recent[key][1], payload.get("part", 0), svc.texts, hub.name)
+        return await summary_piece(recent[key][1], payload.get("part", 0), svc.texts, hub.name)
 
     return render
 
 
-def summary_piece(figures: WeekFigures, part: int | str, texts: Catalog, hub_name: str) -> Outgoing | None:
+async def summary_piece(figures: WeekFigures, part: int | str, texts: Catalog, hub_name: str) -> Outgoing | None:
     """Piece `part` of the summary: a text message, the chart, or None when the summary has no such piece."""
     if part == CHART_PART:  # a hub without terms has no weeks to chart
         if not figures.term_weeks:
             return None
-        return Outgoing(text=texts.get("summary.chart_caption", "en", hub=hub_name), photo=chart_png(figures, texts))
+        photo = await off_loop(chart_png, figures, texts)  # off the event loop: taps go on meanwhile
+        return Outgoing(text=texts.get("summary.chart_caption", "en", hub=hub_name), photo=photo)
     if not isinstance(part, int):
         return None
     messages = summary_messages(figures, texts)

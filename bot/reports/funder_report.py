@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.config import HubSettings
 from bot.messages.catalog import Catalog
 from bot.messages.i18n import long_date
-from bot.reports.charts import ChartWords, attendance_chart
+from bot.reports.charts import ChartWords, attendance_chart, off_loop
 from bot.reports.csv_export import export_files
 from bot.reports.summary import SUPPRESS_BELOW, CheckinTotals, Ratio, Render, return_measures, total_checkins
 from bot.reports.weekly_summary import Period
@@ -230,7 +230,7 @@ async def report_files(store: Store, hub: HubSettings, period: Period, now: date
     figures = await gather_report(store, hub, period, now)
     files: dict[str, bytes] = {"report.md": render_report(figures, texts).encode("utf-8")}
     files.update(await export_files(store, hub, period.window(hub, now)))
-    files["chart.png"] = report_chart(figures, texts)
+    files["chart.png"] = await off_loop(report_chart, figures, texts)
     return files
 
 
