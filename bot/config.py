@@ -54,8 +54,8 @@ class TelegramSettings(_Strict):
     # Bulk sends awaiting Telegram's answer at once. 1 means a crash can repeat at most one message;
     # 2 sends about 28.5 a second over a 50 ms round trip, where one at a time manages about 18.
     bulk_sends_in_flight: int = Field(default=1, ge=1, le=8)
-    # "lean": bot/transport/http.py, a small HTTP/1.1 client (a fraction of the CPU a request); "httpx": PTB's.
-    http_client: Literal["lean", "httpx"] = "lean"
+    # "aiohttp": bot/transport/client.py (far less CPU a request than httpx, docs/benchmarks.md); "httpx": PTB's own.
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     webhook: WebhookSettings = WebhookSettings()
 
     @field_validator("api_base_url", "api_file_url")
