@@ -43,6 +43,14 @@ class WebhookSettings(_Strict):
     secret_token: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
 
 
+class WebSettings(_Strict):
+    """The bot's own web server (/healthz; later the coordinators' dashboard) in polling mode. In webhook mode
+    it listens on telegram.webhook's listen and port instead, and serves /healthz there too."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)  # 0: no web server in polling mode
+
+
 class TelegramSettings(_Strict):
     token: str = ""
     api_base_url: str = "https://api.telegram.org/bot"
@@ -213,6 +221,7 @@ class Settings(BaseSettings):
 
     telegram: TelegramSettings = TelegramSettings()
     storage: StorageSettings = StorageSettings()
+    web: WebSettings = WebSettings()
     organisation: OrganisationSettings = OrganisationSettings()
     default_language: str = "en"
     admins: list[TelegramId] = []
