@@ -80,7 +80,7 @@ async def _acknowledge(svc: Services, query: CallbackQuery, alert_text: str) -> 
     if alert is None or not safeguarding.may_acknowledge(svc, user.id, alert.hub_id):
         await refuse(svc, query, "common.not_allowed", lang=safeguarding.STAFF_LANGUAGE)
         return
-    hub = svc.hub(alert.hub_id, lang=safeguarding.STAFF_LANGUAGE)
+    hub = svc.hub(alert.hub_id)
     assert hub is not None  # may_acknowledge checked it
     first = await svc.store.acknowledge_alert(alert.id, user.id, svc.clock.now())
     acknowledged = await svc.store.alert(alert.id)
