@@ -4,7 +4,8 @@ Run as its own process: `python -m bench.bare_ptb --base-url URL --token TOKEN [
 The Application is built with ApplicationBuilder's defaults (updates one at a time, a 256-connection pool),
 as a newcomer's bot would be. `--without-sniffio` hides the `sniffio` package, as on a default install of
 python-telegram-bot 22.8 (nothing it depends on requires sniffio any more, and httpcore then retries the
-failing import on every request); `--concurrent N` and `--pool N` give the tuned variant.
+failing import on every request); `--concurrent N` and `--pool N` give the tuned variant; `--aiohttp` puts it on
+imm-bot's aiohttp adapter (bot/transport/client.py) instead of PTB's httpx client, nothing else of imm-bot.
 """
 
 from __future__ import annotations
@@ -31,14 +32,18 @@ class _HideSniffio(importlib.abc.MetaPathFinder):
         return None
 
 
-def build(base_url: str, token: str, concurrent: int | None, pool: int | None) -> Any:
+def build(base_url: str, token: str, concurrent: int | None, pool: int | None, aiohttp: bool = False) -> Any:
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
     from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
     builder = ApplicationBuilder().token(token).base_url(base_url)
     if concurrent is not None:
         builder = builder.concurrent_updates(concurrent)
-    if pool is not None:
+    if aiohttp:
+        from bot.transport.client import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest(pool or 256)).get_updates_request(AiohttpRequest(1))
+    elif pool is not None:
         builder = builder.connection_pool_size(pool)
     application = builder.build()
     keyboard = InlineKeyboardMarkup(
@@ -62,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--without-sniffio", action="store_true")
     parser.add_argument("--concurrent", type=int)
     parser.add_argument("--pool", type=int)
+    parser.add_argument("--aiohttp", action="store_true", help="imm-bot's aiohttp adapter instead of httpx")
     args = parser.parse_args(argv)
     if args.without_sniffio:
         sys.modules.pop("sniffio", None)
         sys.meta_path.insert(0, _HideSniffio())
-    application = build(args.base_url, args.token, args.concurrent, args.pool)
+    application = build(args.base_url, args.token, args.concurrent, args.pool, args.aiohttp)
     from telegram import Update
 
     application.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0, timeout=10)

@@ -21,7 +21,7 @@ from bot.domain.questionsets import load_question_sets
 from bot.jobs import checkins, measures, notices, reminders, retention, safeguarding, timetable, weekly_summary
 from bot.messages.catalog import Catalog
 from bot.services import SERVICES_KEY, Services, services
-from bot.transport.http import gather_updates_while_busy, lean_or_default_request
+from bot.transport.client import AiohttpRequest, gather_updates_while_busy
 from handlers import activity, checkin, common, join, rights, rsvp, text_input
 from handlers import measures as measure_steps
 from handlers import safeguarding as talk_requests
@@ -103,9 +103,9 @@ def build_application(settings: Settings, *, clock: Clock | None = None, token: 
         .concurrent_updates(tg.concurrent_updates)
     )
     updates_request = None
-    if tg.http_client == "lean":
-        updates_request = lean_or_default_request(2)
-        builder = builder.request(lean_or_default_request(tg.connection_pool_size, pool_timeout=30))
+    if tg.http_client == "aiohttp":
+        updates_request = AiohttpRequest(2)
+        builder = builder.request(AiohttpRequest(tg.connection_pool_size, pool_timeout=30))
         builder = builder.get_updates_request(updates_request)
     else:
         builder = builder.connection_pool_size(tg.connection_pool_size).get_updates_connection_pool_size(2)

@@ -64,6 +64,14 @@ class WebhookSettings(_Strict):
     secret_token: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$", json_schema_extra={"secret": True})
 
 
+class WebSettings(_Strict):
+    """The bot's own web server (/healthz; later the coordinators' dashboard) in polling mode. In webhook mode
+    it listens on telegram.webhook's listen and port instead, and serves /healthz there too."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)  # 0: no web server in polling mode
+
+
 class TelegramSettings(_Strict):
     token: str = Field(default="", json_schema_extra={"secret": True})
     api_base_url: str = "https://api.telegram.org/bot"
@@ -75,8 +83,8 @@ class TelegramSettings(_Strict):
     # Bulk sends awaiting Telegram's answer at once. 1 means a crash can repeat at most one message;
     # 2 sends about 28.5 a second over a 50 ms round trip, where one at a time manages about 18.
     bulk_sends_in_flight: int = Field(default=1, ge=1, le=8)
-    # "lean": bot/transport/http.py, a small HTTP/1.1 client (a fraction of the CPU a request); "httpx": PTB's.
-    http_client: Literal["lean", "httpx"] = "lean"
+    # "aiohttp": bot/transport/client.py (far less CPU a request than httpx, docs/benchmarks.md); "httpx": PTB's own.
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     webhook: WebhookSettings = WebhookSettings()
 
     @field_validator("api_base_url", "api_file_url")
@@ -287,6 +295,7 @@ class Settings(BaseSettings):
 
     telegram: TelegramSettings = TelegramSettings()
     storage: StorageSettings = StorageSettings()
+    web: WebSettings = WebSettings()
     organisation: OrganisationSettings = OrganisationSettings()
     default_language: str = "en"
     admins: list[TelegramId] = []

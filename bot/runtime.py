@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -17,9 +18,13 @@ from bot.config import WebhookSettings
 from bot.delivery.dispatcher import DispatchReport
 from bot.services import services
 
+if TYPE_CHECKING:
+    from bot.transport.web import WebServer
+
 log = logging.getLogger(__name__)
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 DISPATCH_JOB = "dispatch"
+TICKS_KEY = "dispatch_ticks"  # bot_data: monotonic times the last dispatcher tick started and finished
 
 
 async def open_services(application: AnyApp) -> None:
@@ -41,17 +46,22 @@ async def dispatch_now(application: AnyApp) -> DispatchReport:
 
 
 async def _dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    ticks = context.application.bot_data.setdefault(TICKS_KEY, {})
+    ticks["started"] = time.monotonic()
     try:
         report = await dispatch_now(context.application)
     except Exception:
         log.exception("dispatcher tick failed; the next tick tries again")
         return
+    finally:
+        ticks["finished"] = time.monotonic()
     if report.sent or report.failed or report.dropped:
         log.info("dispatch: %s", report)
 
 
 def schedule_dispatcher(application: AnyApp, interval: float) -> None:
     assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
+    application.bot_data[TICKS_KEY] = {"scheduled": time.monotonic()}
     application.job_queue.run_repeating(
         _dispatch_tick,
         interval=interval,
@@ -66,6 +76,19 @@ def _kick(application: AnyApp) -> None:
     """Run the dispatcher soon (Dispatcher.kick: after queuing something that should go out at once)."""
     if application.job_queue is not None and application.running:
         application.job_queue.run_once(_dispatch_tick, when=0.05, name=f"{DISPATCH_JOB}-kick")
+
+
+async def health(application: AnyApp) -> dict[str, bool]:
+    """/healthz: the database answers a read, and the dispatcher is scheduled and has ticked lately (or is in
+    the middle of a tick: a long fan-out is one tick)."""
+    svc = services(application)
+    ticks = application.bot_data.get(TICKS_KEY, {})
+    jobs = application.job_queue.get_jobs_by_name(DISPATCH_JOB) if application.job_queue is not None else ()
+    last = max(ticks.get("finished", 0.0), ticks.get("scheduled", 0.0))
+    in_tick = ticks.get("started", 0.0) > ticks.get("finished", 0.0)
+    recent = time.monotonic() - last < max(30.0, 3 * svc.settings.dispatch_interval_seconds)
+    return {"database": await svc.store.reachable(),
+            "dispatcher": bool(jobs) and application.running and (in_tick or recent)}
 
 
 async def register_commands(application: AnyApp) -> None:
@@ -96,19 +119,29 @@ async def running(application: AnyApp, *, polling: bool = True, dispatcher: bool
                   poll_timeout: int = 10, webhook: WebhookSettings | None = None) -> AsyncIterator[AnyApp]:
     """The bot running until the block ends; then the send in progress finishes and all is closed.
 
-    With `webhook`, updates arrive on PTB's webhook server (bot.transport.webhook) instead of by long polling.
+    With `webhook`, updates arrive on the bot's web server (bot.transport.web) instead of by long polling; the
+    web server also listens in polling mode when `web.port` is set (for /healthz).
     """
     svc = services(application)
+    server: WebServer | None = None
     await open_services(application)
     try:
         await application.initialize()
         await register_commands(application)
         await application.start()
+        if webhook is not None or svc.settings.web.port:
+            # Imported only when something listens: aiohttp.web weighs a few MB a polling bot need not carry.
+            from bot.transport.web import WebServer
         if webhook is not None:
-            from bot.transport.webhook import start_webhook
+            from bot.transport.webhook import set_webhook, webhook_route
 
-            await start_webhook(application, webhook)
-        elif polling:
+            server = WebServer(application, lambda: health(application), webhook=webhook_route(webhook))
+            await server.start(webhook.listen, webhook.port)
+            await set_webhook(application, webhook)
+        elif svc.settings.web.port:
+            server = WebServer(application, lambda: health(application))
+            await server.start(svc.settings.web.listen, svc.settings.web.port)
+        if webhook is None and polling:
             assert application.updater is not None
             await application.updater.start_polling(
                 poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
@@ -117,6 +150,8 @@ async def running(application: AnyApp, *, polling: bool = True, dispatcher: bool
             schedule_dispatcher(application, svc.settings.dispatch_interval_seconds)
         yield application
     finally:
+        if server is not None:  # no new updates from here on
+            await server.stop()
         await svc.dispatcher.drain()
         if application.updater is not None and application.updater.running:
             await application.updater.stop()

@@ -34,6 +34,13 @@ class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, ReminderQu
     async def close(self) -> None:
         await self.db.close()
 
+    async def reachable(self) -> bool:
+        """Whether the database answers a read (the health check's question); never raises."""
+        try:
+            return await self.db.fetchone("SELECT 1") is not None
+        except Exception:
+            return False
+
     async def __aenter__(self) -> Store:
         await self.open()
         return self

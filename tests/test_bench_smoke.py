@@ -13,10 +13,11 @@ from bench import memory, reminder_fanout, summary_bench, taps
 
 async def test_the_taps_benchmark_runs_both_bots_and_reports_the_ratio(tmp_path: Path):
     args = taps.parse_args(["--members", "8", "--seconds", "0.4", "--levels", "1,4", "--delays", "0,0.02",
-                            "--rates", "20", "--bots", "imm,bare-default", "--output", str(tmp_path / "taps.md")])
+                            "--rates", "20", "--bots", "imm,bare-default,bare-aiohttp",
+                            "--output", str(tmp_path / "taps.md")])
     text = await taps.run(args, log=lambda _line: None)
-    assert "| in flight | imm | bare-default |" in text
-    assert "Ratio imm / bare-default" in text
+    assert "| in flight | imm | bare-default | bare-aiohttp |" in text
+    assert "Ratio imm / bare-default" in text and "Ratio imm / bare-aiohttp" in text
     assert (tmp_path / "taps.md").read_text() == text
 
 

@@ -1,9 +1,9 @@
 """Webhook mode (`imm-bot run --webhook`): Telegram posts updates to us instead of being polled.
 
-PTB's own webhook server does the HTTP work; it refuses (403) every request whose
-X-Telegram-Bot-Api-Secret-Token header is missing or wrong, so only Telegram can feed the bot.
-Started by `bot.runtime.running(..., webhook=...)`, so webhook and polling share one start-up
-and one shutdown path.
+The bot's own web server (bot.transport.web) takes the posts; it refuses (403) every request whose
+X-Telegram-Bot-Api-Secret-Token header is missing or wrong, so only Telegram can feed the bot. This module
+checks the settings webhook mode needs and tells Telegram where to post. Started by
+`bot.runtime.running(..., webhook=...)`, so webhook and polling share one start-up and one shutdown path.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import ConfigError, Settings, WebhookSettings
+from bot.transport.web import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +50,21 @@ def webhook_settings(settings: Settings) -> WebhookSettings:
 
 
 def url_path(url: str) -> str:
-    """The path PTB's server listens on: the public URL's path (a reverse proxy forwards it unchanged)."""
+    """The path the web server takes updates on: the public URL's path (a reverse proxy forwards it unchanged)."""
     return urlsplit(url).path.strip("/")
 
 
-async def start_webhook(application: Application[Any, Any, Any, Any, Any, Any], hook: WebhookSettings) -> None:
-    """Listen on hook.listen:hook.port and tell Telegram (setWebhook) where to post, with the secret."""
-    assert application.updater is not None
-    await application.updater.start_webhook(
-        listen=hook.listen,
-        port=hook.port,
-        url_path=url_path(hook.url),
-        webhook_url=hook.url,
+def webhook_route(hook: WebhookSettings) -> Webhook:
+    return Webhook(path=url_path(hook.url), secret_token=hook.secret_token)
+
+
+async def set_webhook(application: Application[Any, Any, Any, Any, Any, Any], hook: WebhookSettings) -> None:
+    """Tell Telegram (setWebhook) where to post, with the secret; the web server must already be listening."""
+    await application.bot.set_webhook(
+        url=hook.url,
         secret_token=hook.secret_token,
         allowed_updates=Update.ALL_TYPES,
         # Telegram opens at most this many connections at once: keep it in step with what we handle at once.
         max_connections=max(1, min(100, application.concurrent_updates)),
     )
-    log.info("webhook listening on %s:%s/%s", hook.listen, hook.port, url_path(hook.url))
+    log.info("webhook set: Telegram posts to %s", hook.url)
