@@ -25,7 +25,7 @@ from bot.transport.client import AiohttpRequest, gather_updates_while_busy
 from handlers import activity, checkin, common, join, rights, rsvp, text_input
 from handlers import measures as measure_steps
 from handlers import safeguarding as talk_requests
-from handlers.coordinator import announce, attendance, sessions, summary
+from handlers.coordinator import announce, attendance, invite, sessions, summary
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -51,12 +51,13 @@ HANDLERS: tuple[tuple[int, Callable[[AnyApp, int], None]], ...] = (
     (0, talk_requests.register),
     (0, attendance.register),
     (0, summary.register),
+    (0, invite.register),
     (0, common.register),
     (0, common.register_fallbacks),      # last: only what no feature claimed
 )
 """Every handler module, with its group, in the order its handlers are tried."""
 
-COMMAND_MODULES = (join, rights, rsvp, sessions, announce, measure_steps, attendance, summary, common)
+COMMAND_MODULES = (join, rights, rsvp, sessions, announce, measure_steps, attendance, summary, invite, common)
 """The modules whose COMMANDS (members) and COORDINATOR_COMMANDS Telegram lists, in this order."""
 
 # What the bot sends on its own: planners put what has become due into the ledger (in this order, every

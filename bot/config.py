@@ -175,6 +175,13 @@ class HubSettings(_Strict):
     bank_holiday_region: Literal["ENG", "NIR", "SCT", "WLS"] = "ENG"
     events: list[OneOffEvent] = []
     capacity: int | None = Field(default=None, ge=1, le=10_000)
+    # Invite links (issue 14). false: only the link a coordinator gets with /invite lets people join (its code
+    # can be changed, and the old link then stops working). true: t.me/<bot>?start=<id> lets anyone join too.
+    open_link: bool = False
+    # true: a coordinator says yes (or no) to each new member before they become one.
+    approval: bool = False
+    # The most companions one member can bring to a session (their Yes or Maybe); leave out for no limit.
+    max_party: int | None = Field(default=None, ge=0, le=8)
     reminders: list[ReminderRule] = list(DEFAULT_REMINDERS)
     checkin_after_minutes: int = Field(default=15, ge=0, le=24 * 60)
     ask_connected: bool = True

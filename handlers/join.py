@@ -12,7 +12,9 @@ from typing import Any
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot.config import HubSettings
 from bot.domain import consent
+from bot.domain.invites import looks_like_invite_code
 from bot.domain.people import MAX_NAME, JoinDraft, NewCompanion, clean_name, name_problem
 from bot.messages.callbacks import parse_callback
 from bot.messages.catalog import LANGUAGES
@@ -20,6 +22,7 @@ from bot.messages.i18n import format_duration
 from bot.messages.keyboards import grid, keyboard
 from bot.services import Services, services
 from handlers.common import close_question, refuse
+from handlers.coordinator.invite import send_request_card
 from handlers.text_input import register_text_input
 
 PREFIX = "j"
@@ -58,13 +61,16 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         key = "common.help" if member else "common.how_to_join"
         await message.reply_text(svc.texts.get(key, lang, **_signposts(svc)))
         return
-    hub = svc.hub(payload) if HUB_ID.match(payload) else None
+    hub = await invited_hub(svc, payload)
     if hub is None:
-        await message.reply_text(svc.texts.get("common.unknown_hub", lang))
+        await message.reply_text(svc.texts.get("invite.link_not_valid", lang))
         return
     if member is not None:
         if await svc.store.is_member_of(member.id, hub.id):
             await message.reply_text(svc.texts.get("join.already_member", lang, hub=hub.name))
+            return
+        if await svc.store.open_join_request(member.id, hub.id) is not None:
+            await message.reply_text(svc.texts.get("invite.still_waiting", lang, hub=hub.name))
             return
         await _ask(svc, message.chat_id, JoinDraft(user.id, hub.id, "again", {"lang": lang}))
         return
@@ -201,8 +207,12 @@ async def _step_join_again(svc: Services, query: CallbackQuery, draft: JoinDraft
         await close_question(query, svc.texts.get("buttons.join_no", lang))
         await query.get_bot().send_message(query.from_user.id, svc.texts.get("join.cancelled", lang))
         return True
-    await svc.store.add_membership(member.id, hub.id, svc.clock.now())
     await close_question(query, svc.texts.get("buttons.join_yes", lang))
+    if hub.approval:
+        await svc.store.request_to_join(member.id, hub.id, svc.clock.now())
+        await ask_for_approval(svc, member.id, hub, lang)
+        return True
+    await svc.store.add_membership(member.id, hub.id, svc.clock.now())
     await query.get_bot().send_message(query.from_user.id, svc.texts.get("join.done", lang, hub=hub.name))
     return True
 
@@ -325,8 +335,14 @@ async def _finish(svc: Services, query: CallbackQuery, draft: JoinDraft) -> None
         consents=consents,
         companions=companions,
         now=svc.clock.now(),
+        needs_approval=hub.approval,
     )
     await svc.store.clear_input(user.id)
+    if hub.approval:
+        member = await svc.store.member_by_user(user.id)
+        assert member is not None
+        await ask_for_approval(svc, member.id, hub, lang)
+        return
     text = svc.texts.get("join.done", lang, hub=hub.name)
     if companions:
         text += "\n" + svc.texts.get("join.done_with", lang, names=", ".join(c.name for c in companions))
@@ -348,3 +364,27 @@ def name_refusal(svc: Services, problem: str, lang: str) -> str:
     """Why a name was not taken, and what to send instead."""
     key = "join.name_too_long" if problem == "too_long" else "join.name_not_a_name"
     return svc.texts.get(key, lang, max=MAX_NAME)
+
+
+# Invite codes and approval (issue 14), kept apart from the steps above.
+
+async def invited_hub(svc: Services, payload: str) -> HubSettings | None:
+    """The hub a deep-link payload lets someone join: a hub's *current* invite code, or the hub's id where its
+    link is open (`open_link`). An old code, a closed hub's id and anything else: None, refused in one way."""
+    if looks_like_invite_code(payload):
+        hub_id = await svc.store.hub_of_invite_code(payload)
+        if hub_id is not None:
+            return svc.hub(hub_id)
+    hub = svc.hub(payload) if HUB_ID.match(payload) else None
+    return hub if hub is not None and hub.open_link else None
+
+
+async def ask_for_approval(svc: Services, member_id: int, hub: HubSettings, lang: str) -> None:
+    """The request is stored: tell the person it waits, and send each of the hub's coordinators Accept / Decline."""
+    member = await svc.store.member_by_id(member_id)
+    request = await svc.store.open_join_request(member_id, hub.id)
+    assert member is not None and request is not None
+    await svc.bot.send_message(member.chat_id, svc.texts.get("invite.waiting", lang, hub=hub.name))
+    for coordinator in hub.coordinators:
+        await send_request_card(svc, coordinator, request)
+

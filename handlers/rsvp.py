@@ -17,6 +17,8 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot.config import HubSettings
+from bot.domain.invites import within_party_limit
 from bot.domain.people import Companion
 from bot.domain.sessions import Invitation
 from bot.jobs.notices import place_notice
@@ -26,7 +28,7 @@ from bot.messages.keyboards import grid
 from bot.messages.session_card import RSVP_PREFIX, heading, rsvp_data
 from bot.services import Services, services
 from handlers.common import reader_language, refuse
-from storage.rsvps import RsvpChange
+from storage.rsvps import KEEP, RsvpChange
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +101,17 @@ async def _answer(svc: Services, query: CallbackQuery, invitation: Invitation, a
                   context: ContextTypes.DEFAULT_TYPE) -> None:
     hub = svc.hub(invitation.session.hub_id)
     assert hub is not None
+    companion_ids: object = KEEP
+    if answer != "no" and hub.max_party is not None:
+        companions = await svc.store.companions_of(invitation.member.id)
+        if not within_party_limit(len(_chosen(invitation, companions)), hub.max_party):
+            if hub.max_party > 0:  # more than the hub allows: they choose who comes, nothing is stored yet
+                await _over_party_limit(svc, query, invitation, hub.max_party)
+                return
+            companion_ids = []  # members come on their own: one tap still answers
     change = await svc.store.answer_rsvp(
         invitation.session.id, invitation.member.id, answer, svc.clock.now(),
-        capacity=hub.capacity, place_notice=place_notice(invitation),
+        capacity=hub.capacity, companion_ids=companion_ids, place_notice=place_notice(invitation),
     )
     await _answered(svc, query, invitation, change, context)
 
@@ -111,8 +121,15 @@ async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation,
     lang = invitation.member.language
     companions = await svc.store.companions_of(invitation.member.id)
     too_big = mask is not None and mask >= 1 << len(companions)
-    if not companions or invitation.answer not in ("yes", "maybe") or too_big:
+    hub = svc.hub(invitation.session.hub_id)
+    assert hub is not None
+    # A hub with max_party opens the choice before any answer (a Yes that would bring too many people).
+    answered = invitation.answer in ("yes", "maybe") or hub.max_party is not None
+    if not companions or not answered or too_big:
         await refuse(svc, query, "common.old_button", lang=lang)
+        return
+    if mask is not None and not within_party_limit(mask.bit_count(), hub.max_party):
+        await query.answer(_party_words(svc, hub, lang), show_alert=True)
         return
     if mask is None:
         mask = _mask_of(invitation, companions)
@@ -124,8 +141,6 @@ async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation,
     markup = grid(items, per_row=2)
     confirm = [(svc.texts.get("rsvp.confirm_button", lang), rsvp_data(invitation.session.id, f"c{mask}"))]
     markup = InlineKeyboardMarkup([*markup.inline_keyboard, *grid(confirm).inline_keyboard])
-    hub = svc.hub(invitation.session.hub_id)
-    assert hub is not None
     text = f"{heading(svc.texts, invitation.session, hub, lang)}\n\n{svc.texts.get('rsvp.who_question', lang)}"
     await query.answer()
     if _genuine(query):
@@ -144,6 +159,9 @@ async def _confirm_who(svc: Services, query: CallbackQuery, invitation: Invitati
     answer = invitation.answer if invitation.answer in ("yes", "maybe") else "yes"
     hub = svc.hub(invitation.session.hub_id)
     assert hub is not None
+    if not within_party_limit(len(chosen), hub.max_party):  # a forged Confirm: refused, nothing stored
+        await query.answer(_party_words(svc, hub, lang), show_alert=True)
+        return
     change = await svc.store.answer_rsvp(
         invitation.session.id, invitation.member.id, answer, svc.clock.now(), capacity=hub.capacity,
         companion_ids=None if everyone else chosen, place_notice=place_notice(invitation),
@@ -181,6 +199,34 @@ async def _show_card(svc: Services, query: CallbackQuery, invitation: Invitation
         return
     text, markup = await member_card(svc, invitation, hub, svc.clock.now())
     await _edit(query, text, markup)
+
+
+def _chosen(invitation: Invitation, companions: list[Companion]) -> list[Companion]:
+    """The companions this answer brings (all of them unless the member chose)."""
+    if invitation.all_companions:
+        return companions
+    return [c for c in companions if c.id in invitation.companion_ids]
+
+
+async def _over_party_limit(svc: Services, query: CallbackQuery, invitation: Invitation, max_party: int) -> None:
+    """A Yes or Maybe that would bring more companions than the hub allows: say so, and open the choice of who
+    is coming with nobody ticked. Nothing is stored until they confirm a party that fits."""
+    hub = svc.hub(invitation.session.hub_id)
+    assert hub is not None
+    lang = invitation.member.language
+    await query.answer(_party_words(svc, hub, lang), show_alert=True)
+    if not _genuine(query):
+        return
+    companions = await svc.store.companions_of(invitation.member.id)
+    items = [(c.name, rsvp_data(invitation.session.id, f"t{1 << index}")) for index, c in enumerate(companions)]
+    confirm = [(svc.texts.get("rsvp.confirm_button", lang), rsvp_data(invitation.session.id, "c0"))]
+    markup = InlineKeyboardMarkup([*grid(items, per_row=2).inline_keyboard, *grid(confirm).inline_keyboard])
+    text = f"{heading(svc.texts, invitation.session, hub, lang)}\n\n{svc.texts.get('rsvp.who_question', lang)}"
+    await _edit(query, text, markup)
+
+
+def _party_words(svc: Services, hub: HubSettings, lang: str) -> str:
+    return svc.texts.get("invite.party_limit", lang, hub=hub.name, max=hub.max_party or 0)
 
 
 def _mask_of(invitation: Invitation, companions: list[Companion]) -> int:

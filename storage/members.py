@@ -12,6 +12,7 @@ import aiosqlite
 
 from bot.domain.people import Companion, Consent, JoinDraft, Member, NewCompanion
 from storage.db import Database, from_db, to_db
+from storage.invites import file_join_request
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +156,12 @@ class MemberQueries:
         consents: dict[str, str],
         companions: Sequence[NewCompanion],
         now: datetime,
+        needs_approval: bool = False,
     ) -> Member:
-        """Write the member, the membership, the consents given (kind -> text version) and companions at once."""
+        """Write the member, the membership, the consents given (kind -> text version) and companions at once.
+
+        With `needs_approval` (a hub whose coordinator approves new members) the membership is a join request.
+        """
         stamp = to_db(now)
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
@@ -168,7 +173,10 @@ class MemberQueries:
                 (telegram_user_id, chat_id, first_name, language, role, stamp, stamp),
             )
             member_id = (await cursor.fetchone())[0]
-            await _add_membership(conn, member_id, hub_id, stamp)
+            if needs_approval:
+                await file_join_request(conn, member_id, hub_id, stamp)
+            else:
+                await _add_membership(conn, member_id, hub_id, stamp)
             for kind, version in consents.items():
                 await _give_consent(conn, member_id, kind, version, stamp)
             for companion in companions:

@@ -107,6 +107,9 @@ PERSON_MAP: dict[str, PersonLink] = {
     "retention_runs": REFERENCE,
     # 008 erasures: a keyed hash of a forgotten person's Telegram id and the time; nobody can be found from it
     "erasures": PersonLink(not_personal=("subject",)),
+    # 014 invites: a hub's invite codes (nobody's); a person's requests to join a hub that needs approval
+    "invite_codes": PersonLink(not_personal=("code",)),
+    "join_requests": PersonLink(member=("member_id",), staff=("decided_by",), forget="delete"),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }

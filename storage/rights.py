@@ -204,6 +204,9 @@ class RightsQueries:
                                    "member_id IS NOT NULL AND raised_at < ?", [to_db(cutoffs.alerts)], now)
             drafts = (await conn.execute("DELETE FROM join_drafts WHERE updated_at < ?",
                                          (to_db(cutoffs.join_drafts),))).rowcount
+            # Decided join requests (who asked to join, and which coordinator said yes or no) go with the drafts.
+            drafts += (await conn.execute("DELETE FROM join_requests WHERE decided_at < ?",
+                                          (to_db(cutoffs.join_drafts),))).rowcount
             inputs = (await conn.execute("DELETE FROM awaiting_input WHERE updated_at < ?",
                                          (to_db(cutoffs.pending_inputs),))).rowcount
             # Only settled rows: a pending or sending row is still the dispatcher's to finish.

@@ -9,6 +9,7 @@ from storage.backup import BackupQueries
 from storage.db import Database
 from storage.delivery import DeliveryQueries
 from storage.exports import ExportQueries
+from storage.invites import InviteQueries
 from storage.members import InputQueries, MemberQueries
 from storage.register import RegisterQueries
 from storage.reminders import ReminderQueries
@@ -21,7 +22,7 @@ from storage.wellbeing import WellbeingQueries
 
 class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, ReminderQueries, DeliveryQueries,
             RightsQueries, WellbeingQueries, AlertQueries, BackupQueries, RegisterQueries, ReportQueries,
-            ExportQueries):
+            ExportQueries, InviteQueries):
     """Methods are named for what the bot needs; a PostgreSQL store could offer the same ones."""
 
     def __init__(self, path: str | Path, *, erasure_key: str = "") -> None:

@@ -49,6 +49,8 @@ def hub_settings(**overrides: Any) -> HubSettings:
         # Off unless a test asks for it: START is a Monday 08:00, so every test that passes 09:00 would
         # otherwise also send the coordinators' weekly summary (tests/test_weekly_summary.py turns it on).
         "weekly_summary": {"enabled": False},
+        # Most journeys start at t.me/<bot>?start=woking; tests/test_invites.py closes it and uses invite codes.
+        "open_link": True,
     }
     base.update(overrides)
     return HubSettings.model_validate(base)

@@ -92,9 +92,9 @@ async def test_start_without_or_with_unknown_payload_explains_how_to_join(bot, a
     await eve.send("/start")
     assert "tap the invite link" in eve.last_text()
     await eve.send("/start nowhere")
-    assert "I do not know that hub" in eve.last_text()
+    assert "invite link has expired or is not right" in eve.last_text()
     await eve.send("/start ../../etc/passwd")
-    assert "I do not know that hub" in eve.last_text()
+    assert "invite link has expired or is not right" in eve.last_text()
     assert await bot.store.member_by_user(507) is None
 
 

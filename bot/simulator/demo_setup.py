@@ -74,6 +74,7 @@ def demo_hub() -> HubSettings:
         "skip_bank_holidays": True,
         "checkin_after_minutes": 15,
         "weekly_summary": {"weekday": "monday", "at": time(9, 0)},
+        "open_link": True,  # the demo's people tap t.me/<bot>?start=demo-hub; a real hub uses /invite's code
     })
 
 
