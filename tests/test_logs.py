@@ -16,6 +16,7 @@ id = "woking"
 name = "Woking Community Hub"
 coordinators = [{COORDINATOR_ID}]
 safeguarding_lead = {LEAD_ID}
+open_link = true  # the join below starts at t.me/<bot>?start=woking
 # What this test counts is the log of one join: no reminder or weekly summary falls due in the middle of it,
 # whatever day it runs (issue 14).
 reminders = []
