@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import aiosqlite
+
 from storage.db import Database
 from storage.presence import Window, named_fetchall
 
@@ -105,7 +107,12 @@ class ExportQueries:
         return [row["term"] for row in rows]
 
     async def answer_rows(self, window: Window) -> list[AnswerRow]:
-        rows = await named_fetchall(
+        return [answer_row(row) for row in await self.answer_records(window)]
+
+    async def answer_records(self, window: Window) -> list[aiosqlite.Row]:
+        """The rows of answer_rows as fetched, for a caller that turns a year of them into AnswerRows (answer_row)
+        away from the event loop."""
+        return await named_fetchall(
             self.db,
             """SELECT c.session_id, s.local_date, c.member_id, c.feeling, c.connected, c.absent, c.answered_as
             FROM sessions s JOIN checkins c ON c.session_id = s.id
@@ -113,12 +120,13 @@ class ExportQueries:
             ORDER BY s.starts_at, c.session_id, c.id""",
             window.params(),
         )
-        return [
-            AnswerRow(
-                row["session_id"], date.fromisoformat(row["local_date"]),
-                f"m{row['member_id']}" if row["member_id"] is not None else "",
-                row["feeling"] or "", row["connected"] or "", bool(row["absent"]), row["answered_as"],
-            )
-            for row in rows
-        ]
+
+
+def answer_row(row: aiosqlite.Row) -> AnswerRow:
+    """One fetched check-in answer as an AnswerRow (pure: safe in any thread)."""
+    return AnswerRow(
+        row["session_id"], date.fromisoformat(row["local_date"]),
+        f"m{row['member_id']}" if row["member_id"] is not None else "",
+        row["feeling"] or "", row["connected"] or "", bool(row["absent"]), row["answered_as"],
+    )
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import aiosqlite
+
 from storage.db import Database, from_db
 from storage.presence import COMPANION_COMES, Window, named_fetchall, named_fetchone, presence, week_numbers
 
@@ -353,15 +355,21 @@ class AttendanceSnapshot:
         )
 
     async def attendance_rows(self, window: Window) -> list[AttendanceRow]:
-        rows = await named_fetchall(self.db, f"""
+        return [attendance_row(row) for row in await self.attendance_records(window)]
+
+    async def attendance_records(self, window: Window) -> list[aiosqlite.Row]:
+        """The rows of attendance_rows as fetched, for a caller that turns a year of them into AttendanceRows
+        (attendance_row) away from the event loop."""
+        return await named_fetchall(self.db, f"""
             SELECT session_id, local_date, person, what, band, registered FROM {self.table}
             WHERE starts_at >= :start AND starts_at < :end ORDER BY starts_at, session_id, what, person""",
             self._params(window))
-        return [
-            AttendanceRow(row["session_id"], date.fromisoformat(row["local_date"]), _person(row["person"]),
-                          row["what"], row["band"] or "", "register" if row["registered"] else "inferred")
-            for row in rows
-        ]
+
+
+def attendance_row(row: aiosqlite.Row) -> AttendanceRow:
+    """One fetched attendance record as an AttendanceRow (pure: safe in any thread)."""
+    return AttendanceRow(row["session_id"], date.fromisoformat(row["local_date"]), _person(row["person"]),
+                         row["what"], row["band"] or "", "register" if row["registered"] else "inferred")
 
 
 def _person(person: int | None) -> str:
