@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import multiprocessing
+import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,14 +30,43 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 T = TypeVar("T")
 
 # Drawing takes 0.3 s (0.9 s the first time, loading matplotlib): on the event loop that is 0.3 s in which no tap
-# is answered and polling waits (issue 14). One worker thread draws, one chart at a time, so memory stays that of
-# one figure; the loop gets the GIL back every switch interval while the thread draws.
-_DRAWER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imm-charts")
+# is answered and polling waits (issue 14). In a worker *thread* the loop still shares Python's one lock (the GIL)
+# with the drawing: ten charts in a few seconds held every tap for up to two seconds (docs/benchmarks.md, "Taps
+# while charts are drawn"). So charts are drawn in a worker *process*, on the other core, one at a time (memory
+# stays that of one figure, in that process, not in the bot's). Other heavy work whose inputs cannot cross to a
+# process (CSV from database rows, a QR code) runs in the worker thread.
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imm-heavy")
+_DRAWER: ProcessPoolExecutor | None = None
 
 
-async def off_loop(draw: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a heavy, self-contained function (a chart, a file) in the drawing thread and wait for it."""
-    return await asyncio.get_running_loop().run_in_executor(_DRAWER, functools.partial(draw, *args, **kwargs))
+async def off_loop(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a heavy, self-contained function (a file, an image) in the worker thread and wait for it."""
+    return await asyncio.get_running_loop().run_in_executor(_WORKER, functools.partial(work, *args, **kwargs))
+
+
+async def off_process(draw: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a module-level function whose arguments and result can be pickled (a chart) in the drawing process.
+
+    The process is started on first use ("spawn": a fresh interpreter, never a fork of a threaded bot) and kept.
+    If it dies (killed, out of memory) the work is done in the worker thread instead, and a new process is
+    started next time.
+    """
+    global _DRAWER
+    call = functools.partial(draw, *args, **kwargs)
+    loop = asyncio.get_running_loop()
+    if _DRAWER is None:
+        _DRAWER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_yield_to_the_bot)
+    try:
+        return await loop.run_in_executor(_DRAWER, call)
+    except BrokenProcessPool:
+        _DRAWER = None
+        return await loop.run_in_executor(_WORKER, call)
+
+
+def _yield_to_the_bot() -> None:
+    """In the drawing process: a lower CPU priority, so that on a busy machine taps get the CPU before charts."""
+    os.nice(10)
 
 
 @dataclass(frozen=True, slots=True)

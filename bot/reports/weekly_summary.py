@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import WEEKDAYS, HubSettings
 from bot.domain.calendar import local_instant
-from bot.reports.charts import ChartWords, attendance_chart
+from bot.reports.charts import ChartWords, attendance_chart, off_process
 from bot.reports.summary import WeekFigures
 from storage.presence import Window
 
@@ -106,15 +106,22 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
     )
 
 
-def chart_png(figures: WeekFigures, texts: Catalog, lang: str = "en") -> bytes:
+def chart_words(figures: WeekFigures, texts: Catalog, lang: str = "en") -> ChartWords:
     def t(key: str, **values: Any) -> str:
         return texts.get(f"summary.{key}", lang, **values)
 
-    words = ChartWords(
+    return ChartWords(
         title=t("chart_title", hub=figures.hub_name, period=figures.term_name or ""),
         attended=t("chart_attended"), happier=t("chart_happier"), week=t("chart_week"), people=t("chart_people"),
         percent=t("chart_percent"), hidden=t("small"), empty=t("chart_empty"),
     )
-    return attendance_chart(figures.term_weeks, words, forwardable=True)
 
 
+def chart_png(figures: WeekFigures, texts: Catalog, lang: str = "en") -> bytes:
+    return attendance_chart(figures.term_weeks, chart_words(figures, texts, lang), forwardable=True)
+
+
+async def draw_chart_png(figures: WeekFigures, texts: Catalog, lang: str = "en") -> bytes:
+    """chart_png in the drawing process: the event loop (and its GIL) stays free for taps meanwhile."""
+    return await off_process(attendance_chart, list(figures.term_weeks), chart_words(figures, texts, lang),
+                             forwardable=True)

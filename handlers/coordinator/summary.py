@@ -15,10 +15,9 @@ from bot.config import HubSettings
 from bot.messages.callbacks import parse_callback
 from bot.messages.i18n import long_date
 from bot.messages.keyboards import grid
-from bot.reports.charts import off_loop
 from bot.reports.csv_export import export_files
 from bot.reports.summary import summary_messages
-from bot.reports.weekly_summary import Period, chart_png, gather, term_period, week_so_far
+from bot.reports.weekly_summary import Period, draw_chart_png, gather, term_period, week_so_far
 from bot.services import Services, services
 from handlers.common import refuse
 from handlers.coordinator.access import choose_hub, hub_at, hub_index, hubs_or_refuse
@@ -69,7 +68,7 @@ async def send_week_so_far(svc: Services, chat_id: int, hub: HubSettings) -> Non
         await svc.bot.send_message(chat_id, text)
     if figures.term_weeks:  # a hub without terms has no weeks to chart
         caption = svc.texts.get("summary.chart_caption", "en", hub=hub.name)
-        chart = await off_loop(chart_png, figures, svc.texts)  # off the event loop: taps go on meanwhile
+        chart = await draw_chart_png(figures, svc.texts)  # in the drawing process: taps go on meanwhile
         await svc.bot.send_photo(chat_id, InputFile(chart, filename="chart.png"), caption=caption)
 
 
