@@ -13,14 +13,20 @@ Method (figures in docs/benchmarks.md, "Taps while charts are drawn"):
   push to the bot's answer and edit, as a person tapping would see it.
 - "quiet" is the yardstick: taps alone. "charts": the same taps while the hub's coordinator sends /summary ten
   times, evenly spread over the phase (each is the week's two messages and the chart, drawn by matplotlib).
-  The phases alternate `--rounds` times, so a change in the machine's load hits both alike; the figures are
-  each phase's p50 and p99 over all its rounds, and the ratio charts / quiet.
+- Three bots, each its own process, server and database: "process" is imm-bot as it is (charts drawn in a
+  worker process at a lower CPU priority); "thread" is the same bot drawing in a worker thread (issue 14's
+  first step: bot.reports.charts.off_process replaced by off_loop before the bot starts); "loop" draws on the
+  event loop itself, as before issue 14. The variants are made only here, by the command that starts the
+  bot process; the bot has no such setting.
+- Phases alternate bot by bot, `--rounds` times, so a change in the machine's load hits all alike; the figures
+  are each phase's p50 and p99 over all its rounds, and the ratio charts / quiet per bot.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -37,9 +43,20 @@ from storage import Store
 HUB = "bench"
 COORDINATOR = 4242
 CHARTS = 10
+# How each variant's bot process starts: the real command, or the same after swapping how charts are drawn.
+_SWAP = ("import sys, bot.reports.charts as charts\n{swap}\n"
+         "from bot.cli import main\nraise SystemExit(main(['--config', sys.argv[1], 'run']))")
+_ON_LOOP = "async def on_loop(draw, *args, **kwargs):\n    return draw(*args, **kwargs)\ncharts.off_process = on_loop"
+VARIANTS = {
+    "process": None,
+    "thread": _SWAP.format(swap="charts.off_process = charts.off_loop"),
+    "loop": _SWAP.format(swap=_ON_LOOP),
+}
 
 
-async def start(workdir: Path, members: int, history: int, log: Any) -> tuple[TapServer, BotProcess, Taps]:
+async def start(name: str, workdir: Path, members: int, history: int,
+                log: Any) -> tuple[TapServer, BotProcess, Taps]:
+    os.makedirs(workdir, exist_ok=True)
     server = TapServer()
     await server.start()
     db = workdir / "imm.sqlite3"
@@ -50,12 +67,14 @@ async def start(workdir: Path, members: int, history: int, log: Any) -> tuple[Ta
     settings = write_config(workdir / "imm.toml", server, db, [hub], telegram={"messages_per_second": 5000})
     async with Store(db) as store:
         counts = await seed(store, settings.hubs[0], history, random.Random(5))
-    log(f"history: {counts}")
+    log(f"{name}: history {counts}")
     await seed_members(db, settings, HUB, members, first_user_id=FIRST_USER)
-    process = BotProcess(workdir / "imm.toml", workdir / "imm.log")
+    swap = VARIANTS[name]
+    argv = None if swap is None else ["-c", swap, str(workdir / "imm.toml")]
+    process = BotProcess(workdir / "imm.toml", workdir / "imm.log", argv=argv)
     await process.start(server)
     targets = await _reminded(server, members, process)
-    log(f"{members} reminders sent; pid {process.pid}")
+    log(f"{name}: {members} reminders sent; pid {process.pid}")
     return server, process, Taps(server, targets, process.pid)
 
 
@@ -82,44 +101,57 @@ def merged(label: str, results: list[Result]) -> Result:
 
 
 async def run(args: argparse.Namespace, log: Any = print) -> str:
+    started: dict[str, tuple[TapServer, BotProcess, Taps]] = {}
+    quiet: dict[str, list[Result]] = {name: [] for name in args.bots}
+    busy: dict[str, list[Result]] = {name: [] for name in args.bots}
+    drawn = dict.fromkeys(args.bots, 0)
     with tempfile.TemporaryDirectory(prefix="imm-chart-taps-") as tmp:
-        server, process, taps = await start(Path(tmp), args.members, args.history, log)
         try:
-            await taps.closed_loop("warm-up", 4, 1.0)
-            charts_seen = await summaries(server, 1, 0.5)  # loads matplotlib in the worker thread once
-            log(f"warm-up chart: {charts_seen}")
-            quiet: list[Result] = []
-            busy: list[Result] = []
-            drawn = 0
+            for name in args.bots:
+                started[name] = await start(name, Path(tmp) / name, args.members, args.history, log)
+                server, _, taps = started[name]
+                await taps.closed_loop("warm-up", 4, 1.0)
+                log(f"{name}: warm-up chart {await summaries(server, 1, 0.5)}")  # loads matplotlib once
             for round_ in range(args.rounds):
-                result = await taps.open_loop("quiet", args.rate, args.seconds)
-                quiet.append(result)
-                log(f"round {round_ + 1} quiet:  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
-                    f"late {result.late}")
-                charts = asyncio.create_task(summaries(server, CHARTS, args.seconds))
-                result = await taps.open_loop("charts", args.rate, args.seconds)
-                drawn += await charts
-                busy.append(result)
-                log(f"round {round_ + 1} charts: p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
-                    f"late {result.late}")
+                for name in args.bots:
+                    server, _, taps = started[name]
+                    result = await taps.open_loop("quiet", args.rate, args.seconds)
+                    quiet[name].append(result)
+                    log(f"round {round_ + 1} {name:8} quiet:  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms")
+                    charts = asyncio.create_task(summaries(server, CHARTS, args.seconds))
+                    result = await taps.open_loop("charts", args.rate, args.seconds)
+                    drawn[name] += await charts
+                    busy[name].append(result)
+                    log(f"round {round_ + 1} {name:8} charts: p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms")
         finally:
-            await process.stop()
-            await server.stop()
-    a, b = merged("quiet", quiet), merged("charts", busy)
-    lines = [f"Machine: {machine()}",
-             f"{args.members} members tapping, {args.rate:g} taps/s offered, {args.seconds:g} s a phase, "
-             f"{args.rounds} rounds; {drawn} charts drawn during the chart phases ({CHARTS} a round).", "",
-             "| phase | taps | p50 ms | p99 ms | max ms | late |", "|---|---:|---:|---:|---:|---:|"]
-    for r in (a, b):
-        lines.append(f"| {r.label} | {r.completed} | {r.p50_ms:.0f} | {r.p99_ms:.0f} | "
-                     f"{1000 * max(r.latencies, default=float('nan')):.0f} | {r.late} |")
-    lines += ["", f"Ratio charts / quiet: p50 {b.p50_ms / a.p50_ms:.2f}, p99 {b.p99_ms / a.p99_ms:.2f}"]
-    per_round = ", ".join(f"{q.p99_ms:.0f} / {c.p99_ms:.0f}" for q, c in zip(quiet, busy, strict=True))
-    lines.append(f"p99 per round (quiet / charts, ms): {per_round}")
-    text = "\n".join(lines) + "\n"
+            for server, process, _ in started.values():
+                await process.stop()
+                await server.stop()
+    text = report(args, quiet, busy, drawn)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     return text
+
+
+def report(args: argparse.Namespace, quiet: dict[str, list[Result]], busy: dict[str, list[Result]],
+           drawn: dict[str, int]) -> str:
+    lines = [f"Machine: {machine()}",
+             f"{args.members} members tapping, {args.rate:g} taps/s offered, {args.seconds:g} s a phase, "
+             f"{args.rounds} rounds; charts drawn during the chart phases: "
+             + ", ".join(f"{name} {count}" for name, count in drawn.items()) + f" ({CHARTS} a round).", "",
+             "| bot | phase | taps | p50 ms | p99 ms | max ms | late | p99 charts / quiet |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name in quiet:
+        a, b = merged("quiet", quiet[name]), merged("charts", busy[name])
+        for r in (a, b):
+            ratio = f"**{b.p99_ms / a.p99_ms:.2f}**" if r is b else ""
+            lines.append(f"| {name} | {r.label} | {r.completed} | {r.p50_ms:.0f} | {r.p99_ms:.0f} | "
+                         f"{1000 * max(r.latencies, default=float('nan')):.0f} | {r.late} | {ratio} |")
+    lines.append("")
+    for name in quiet:
+        rounds = ", ".join(f"{q.p99_ms:.0f} / {c.p99_ms:.0f}" for q, c in zip(quiet[name], busy[name], strict=True))
+        lines.append(f"{name}: p99 per round (quiet / charts, ms): {rounds}")
+    return "\n".join(lines) + "\n"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -129,8 +161,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=40.0, help="taps offered a second")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--bots", default=",".join(VARIANTS), help="variants, comma-separated")
     parser.add_argument("--output", type=Path)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.bots = [name for name in args.bots.split(",") if name]
+    unknown = set(args.bots) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown bot(s): {', '.join(sorted(unknown))}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
