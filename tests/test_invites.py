@@ -252,3 +252,30 @@ def _data(call, label: str) -> str:
     markup = call.params.get("reply_markup") or {}
     return next(b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row
                 if label in b.get("text", ""))
+
+
+async def test_decided_requests_go_with_retention_and_open_ones_with_the_person(start_bot, api, db_path):
+    from datetime import timedelta
+
+    from bot.config import RetentionSettings
+    from bot.domain.retention import cutoffs
+
+    bot = await start_bot(settings_with(api, db_path, approval=True))
+    now = bot.services.clock.now()
+    old = await add_member(bot, 651, "Old", hubs=("camden",), now=now - timedelta(days=30))
+    fresh = await add_member(bot, 652, "Fresh", hubs=("camden",))
+    waiting = await add_member(bot, 653, "Wait", hubs=("camden",))
+    decided_long_ago = await bot.store.request_to_join(old.id, "woking", now - timedelta(days=30))
+    await bot.store.decide_join_request(decided_long_ago.id, True, COORDINATOR_ID, now - timedelta(days=30))
+    decided_today = await bot.store.request_to_join(fresh.id, "woking", now)
+    await bot.store.decide_join_request(decided_today.id, False, COORDINATOR_ID, now)
+    await bot.store.request_to_join(waiting.id, "woking", now - timedelta(days=30))
+
+    exported = await bot.store.export_person(653)
+    assert exported.count("join_requests") == 1, "/mydata shows a request waiting"
+    await bot.store.retention_once(now.date(), cutoffs(now, RetentionSettings()), now)
+    assert await bot.store.join_request(decided_long_ago.id) is None, "decided a week ago or more: removed"
+    assert await bot.store.join_request(decided_today.id) is not None
+    assert await bot.store.open_join_request(waiting.id, "woking") is not None, "still waiting: kept"
+    await bot.store.forget_person(653, now)
+    assert await bot.store.open_join_requests("woking") == [], "/forget takes the request with the person"
