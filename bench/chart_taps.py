@@ -118,7 +118,7 @@ async def run(args: argparse.Namespace, log: Any = print) -> str:
                     result = await taps.open_loop("quiet", args.rate, args.seconds)
                     quiet[name].append(result)
                     log(f"round {round_ + 1} {name:8} quiet:  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms")
-                    charts = asyncio.create_task(summaries(server, CHARTS, args.seconds))
+                    charts = asyncio.create_task(summaries(server, args.charts, args.seconds))
                     result = await taps.open_loop("charts", args.rate, args.seconds)
                     drawn[name] += await charts
                     busy[name].append(result)
@@ -138,7 +138,7 @@ def report(args: argparse.Namespace, quiet: dict[str, list[Result]], busy: dict[
     lines = [f"Machine: {machine()}",
              f"{args.members} members tapping, {args.rate:g} taps/s offered, {args.seconds:g} s a phase, "
              f"{args.rounds} rounds; charts drawn during the chart phases: "
-             + ", ".join(f"{name} {count}" for name, count in drawn.items()) + f" ({CHARTS} a round).", "",
+             + ", ".join(f"{name} {count}" for name, count in drawn.items()) + f" ({args.charts} a round).", "",
              "| bot | phase | taps | p50 ms | p99 ms | max ms | late | p99 charts / quiet |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for name in quiet:
@@ -161,6 +161,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=40.0, help="taps offered a second")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--charts", type=int, default=CHARTS, help="/summary requests in each charts phase")
     parser.add_argument("--bots", default=",".join(VARIANTS), help="variants, comma-separated")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)

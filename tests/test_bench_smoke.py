@@ -6,7 +6,6 @@ still drives the real bot and produces its report.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from bench import chart_taps, memory, reminder_fanout, summary_bench, taps
@@ -42,12 +41,10 @@ def test_the_reminder_fanout_benchmark_runs_at_toy_sizes(tmp_path: Path):
 
 
 async def test_the_chart_taps_benchmark_times_taps_with_and_without_charts(tmp_path: Path):
-    args = chart_taps.parse_args(["--members", "8", "--history", "20", "--rate", "10", "--seconds", "1",
-                                  "--rounds", "1", "--bots", "process,loop", "--output", str(tmp_path / "c.md")])
+    args = chart_taps.parse_args(["--members", "8", "--history", "20", "--rate", "10", "--seconds", "2",
+                                  "--rounds", "1", "--charts", "2", "--bots", "process,loop",
+                                  "--output", str(tmp_path / "c.md")])
     text = await chart_taps.run(args, log=lambda _line: None)
     assert "| process | charts |" in text and "| loop | charts |" in text
-    # Ten /summary in one second is more than one chat may receive (the server answers some with 429): at least
-    # some charts must arrive; the real run spreads them over 8 s and gets all ten.
-    drawn = re.search(r"chart phases: process (\d+), loop (\d+)", text)
-    assert drawn and int(drawn[1]) > 0 and int(drawn[2]) > 0, text
+    assert "charts drawn during the chart phases: process 2, loop 2 (2 a round)" in text
     assert (tmp_path / "c.md").read_text() == text
