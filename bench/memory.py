@@ -44,6 +44,7 @@ class MemoryReport:
     peak_mb: float = 0.0  # VmHWM at the end
     summary_mb: float = 0.0  # after a coordinator's /summary (figures over the hub, and the chart)
     summary_seconds: float = 0.0
+    drawer_mb: float = 0.0  # the chart-drawing process the bot starts (bot.reports.charts.off_process), if any
 
     def markdown(self) -> str:
         met = "met" if self.peak_mb <= GOAL_MB else "NOT met"
@@ -55,12 +56,25 @@ class MemoryReport:
             f"Peak resident memory (VmHWM): {self.peak_mb:.1f} MB, goal {GOAL_MB} MB: {met}",
             f"A coordinator's /summary (figures and chart, matplotlib loaded on first use) took"
             f" {self.summary_seconds:.1f} s; resident memory after it: {self.summary_mb:.1f} MB",
+            f"The chart-drawing process beside the bot (matplotlib lives there): {self.drawer_mb:.1f} MB",
             "",
             "| moment | VmRSS MB |",
             "|---|---|",
             *(f"| {moment} | {mb:.1f} |" for moment, mb in self.samples),
         ]
         return "\n".join(lines) + "\n"
+
+
+def children_rss_kb(pid: int) -> int:
+    """Resident memory of a process's children (the bot's chart-drawing process and its helper), from /proc."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            status = Path(f"/proc/{child}/status")
+            if status.exists():
+                total += next((int(line.split()[1]) for line in status.read_text().splitlines()
+                               if line.startswith("VmRSS:")), 0)
+    return total
 
 
 def reminded_targets(server: TapServer, members: int, limit: int) -> list[Target]:
@@ -128,6 +142,7 @@ async def measure(members: int, fanout_seconds: float, taps: int, workdir: Path,
         report.summary_mb = process.memory_kb()["VmRSS"] / 1024
         report.samples.append(("after /summary", report.summary_mb))
         report.peak_mb = process.memory_kb()["VmHWM"] / 1024
+        report.drawer_mb = children_rss_kb(process.pid) / 1024
     finally:
         await process.stop()
         await server.stop()
