@@ -279,3 +279,18 @@ async def test_decided_requests_go_with_retention_and_open_ones_with_the_person(
     assert await bot.store.open_join_request(waiting.id, "woking") is not None, "still waiting: kept"
     await bot.store.forget_person(653, now)
     assert await bot.store.open_join_requests("woking") == [], "/forget takes the request with the person"
+
+
+async def test_an_admin_chooses_the_hub_and_gets_its_own_link(start_bot, api, db_path):
+    settings = settings_with(api, db_path).model_copy(update={"admins": [777]})
+    bot = await start_bot(settings)
+    ada = api.user(777, "Ada")
+    await ada.send("/invite")
+    assert ada.buttons() == [["Woking Community Hub"], ["Camden Hub"]]
+    mark = len(api.calls)
+    await ada.tap("Camden Hub")
+    await api.wait_for(lambda c: c.method == "sendPhoto" and c.chat_id == 777, after=mark, timeout=10)
+    await api.wait_quiet(777, ada.quiet, 5.0)
+    code = next(LINK.search(t).group(1) for t in reversed(ada.texts()) if LINK.search(t))
+    assert await bot.store.current_invite_code("camden") == code
+    assert await bot.store.current_invite_code("woking") is None, "only the chosen hub got a code"

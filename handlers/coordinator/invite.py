@@ -9,10 +9,11 @@ and only once.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from telegram import InputFile, Update
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.config import HubSettings
@@ -24,6 +25,8 @@ from bot.reports.charts import off_loop
 from bot.services import Services, services
 from handlers.common import reader_language, refuse
 from handlers.coordinator.access import choose_hub, hub_at, hub_index, hubs_or_refuse
+
+log = logging.getLogger(__name__)
 
 COORDINATOR_COMMANDS = ("invite",)
 INVITE_PREFIX = "inv"
@@ -113,8 +116,9 @@ async def send_request_card(svc: Services, chat_id: int, request: JoinRequest, l
                        (t.get("invite.decline_button", lang), f"{REQUEST_PREFIX}:{request.id}:n")])
     try:
         await svc.bot.send_message(chat_id, text, reply_markup=markup)
-    except Forbidden:
-        pass  # a coordinator who has not started the bot: /invite shows the request to them later
+    except (Forbidden, BadRequest) as exc:  # blocked, or never started the bot ("chat not found")
+        log.info("join request %s: coordinator %s not reachable (%s); /invite shows it", request.id, chat_id,
+                 type(exc).__name__)
 
 
 async def on_request_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -158,8 +162,8 @@ async def _tell_member(svc: Services, user_id: int, member_id: int, chat_id: int
             text += "\n" + svc.texts.get("invite.nothing_kept", lang)
     try:
         await svc.bot.send_message(chat_id, text)
-    except Forbidden:
-        pass  # they blocked the bot meanwhile: the decision stands
+    except (Forbidden, BadRequest):
+        log.info("join request of member %s decided; they could not be told", member_id)  # the decision stands
 
 
 async def _language_of(svc: Services, user_id: int) -> str:
