@@ -241,8 +241,8 @@ async def _wellbeing_no(svc: Services, query: CallbackQuery, member: Member | No
     t = svc.texts
     buttons = keyboard([(t.get("rights_buttons.delete_answers", lang), f"{PREFIX}:answers:delete"),
                         (t.get("rights_buttons.keep_answers", lang), f"{PREFIX}:answers:keep")])
-    await query.get_bot().send_message(member.chat_id, t.get("rights.wellbeing_withdrawn", lang, count=count),
-                                       reply_markup=buttons)
+    text = t.get("rights.wellbeing_withdrawn", lang, answers=t.plural("counts.answers", lang, count))
+    await query.get_bot().send_message(member.chat_id, text, reply_markup=buttons)
     return None
 
 
