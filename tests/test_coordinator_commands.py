@@ -40,7 +40,7 @@ async def test_summary_shows_the_week_so_far_with_its_chart(term_bot, api):
     texts = [c.text for c in api.sent_ok("sendMessage", COORDINATOR_ID)]
     public = next(t for t in texts if t.startswith("📊 Woking Community Hub: this week so far"))
     assert "Monday 16 November to Wednesday 18 November" in public
-    assert "Came 15: returning 12, new <5, walk-ins <5" in public
+    assert "Came: 15 people. Came before 12, first time <5, walk-ins <5." in public
     assert "Happier leaving: 78% (7 of 9 answers)" in public
     assert "Came again the next week: 84% (102 of 121)" in public
     private = next(t for t in texts if t.startswith("🔒 For you only"))

@@ -72,10 +72,11 @@ class Catalog:
     def load(cls) -> Catalog:
         return cls(load_catalogs(), load_plurals())
 
-    def plural(self, key: str, lang: str | None, count: int, /, **values: Any) -> str:
+    def plural(self, key: str, lang: str | None, count: int, /, *, shown: str | None = None, **values: Any) -> str:
         """A counted phrase ("1 household", "5 осіб", "أسرتان"): the form the language's rules pick for `count`.
 
         A phrase to put into a sentence through `get`, which isolates it; so no right-to-left mark here.
+        `shown` replaces the number in the text (a hidden small count, "<5"), the form still chosen by `count`.
         Falls back to English when the language lacks the key, and to "other" when it lacks the category.
         """
         lang = lang if lang in self.catalogs else DEFAULT_LANGUAGE
@@ -83,7 +84,8 @@ class Catalog:
         if forms is None:
             lang, forms = DEFAULT_LANGUAGE, self.plurals[DEFAULT_LANGUAGE][key]
         template = forms.get(plural_category(lang, count), forms["other"])
-        return template.format(count=count, **{name: _isolate(value, lang) for name, value in values.items()})
+        isolated = {name: _isolate(value, lang) for name, value in values.items()}
+        return template.format(count=count if shown is None else shown, **isolated)
 
     @property
     def languages(self) -> list[Language]:

@@ -103,6 +103,7 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
         follow_ups=follow_ups,
         upcoming=await store.upcoming_tallies(hub.id, now, now + timedelta(days=7)),
         alerts=await store.alert_tally(hub.id, week.start, week.end),
+        cancelled=[s for s in await store.sessions_of_hub(hub.id, week.start, min(week.end, now)) if s.cancelled],
     )
 
 
