@@ -88,7 +88,15 @@ COMMANDS: dict[str, Subcommand] = {
 }
 
 
+NO_CONFIGURATION = """imm-bot: no configuration found: there is no config.toml in this folder, and neither --config nor
+IMM_CONFIG names a file. To create one: copy config.example.toml to config.toml, fill in your hubs and the
+Telegram token, then run `imm-bot check-config` again (or `imm-bot --config PATH check-config`)."""
+
+
 def check_config(args: argparse.Namespace, settings: Settings) -> int:
+    if not configuration_present(getattr(args, "config", None)):
+        print(NO_CONFIGURATION, file=sys.stderr)
+        return EXIT_CONFIG
     print(f"configuration OK: {len(settings.hubs)} hub(s)")
     for hub in settings.hubs:
         slots = ", ".join(f"{s.weekday} {s.start:%H:%M}" for s in hub.weekly) or "no weekly sessions"
