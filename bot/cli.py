@@ -59,6 +59,9 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="first", required=True, type=_date, help="first day, YYYY-MM-DD")
     parser.add_argument("--to", dest="last", required=True, type=_date, help="last day (included), YYYY-MM-DD")
     parser.add_argument("--out", required=True, type=Path, help="folder to write the files into")
+    parser.add_argument("--as-of", dest="as_of", type=_date,
+                        help="count what had happened by the end of this day, YYYY-MM-DD (default: now; a database"
+                             " kept by `imm-bot demo --keep` lives in 2027, so give a day after its week)")
 
 
 def _backup_arguments(parser: argparse.ArgumentParser) -> None:

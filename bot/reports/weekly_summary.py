@@ -116,6 +116,6 @@ def chart_png(figures: WeekFigures, texts: Catalog, lang: str = "en") -> bytes:
         attended=t("chart_attended"), happier=t("chart_happier"), week=t("chart_week"), people=t("chart_people"),
         percent=t("chart_percent"), hidden=t("small"), empty=t("chart_empty"),
     )
-    return attendance_chart(figures.term_weeks, words, forwardable=True)
+    return attendance_chart(figures.term_weeks, words, forwardable=True, lang=lang)
 
 
