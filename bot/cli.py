@@ -44,7 +44,10 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEMO_OUT,
-                        help=f"folder for the chart, the CSV files and the conversation (default: {DEMO_OUT})")
+                        help=f"folder for the chart, the CSV files, the funder report and the conversation"
+                             f" (default: {DEMO_OUT})")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the demo's database in DIR (with a config.toml for it), to try `imm-bot report` on")
 
 
 def _chat_arguments(parser: argparse.ArgumentParser) -> None:

@@ -98,6 +98,7 @@ def chart_figure(weeks: Sequence[WeekTally], words: ChartWords, *, forwardable: 
     axes.set_xlabel(words.week)
     axes.set_ylabel(words.people)
     axes.set_xticks(xs, [week_label(week, lang) for week in weeks])
+    axes.set_xlim(-0.6, max(len(xs), 4) - 0.4)  # a first week or two stay bars, not a wall
     # Bars use the lower part of the plot and the happier line (mostly high) the upper part, so they rarely cross.
     axes.set_ylim(0, max([*shown, 1]) * 1.8)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
