@@ -12,8 +12,10 @@ from typing import Any
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot.config import HubSettings
 from bot.domain import consent
 from bot.domain.people import MAX_NAME, JoinDraft, NewCompanion, clean_name, name_problem
+from bot.jobs.reminders import member_card
 from bot.messages.callbacks import parse_callback
 from bot.messages.catalog import LANGUAGES
 from bot.messages.i18n import format_duration
@@ -331,6 +333,21 @@ async def _finish(svc: Services, query: CallbackQuery, draft: JoinDraft) -> None
     if companions:
         text += "\n" + svc.texts.get("join.done_with", lang, names=", ".join(c.name for c in companions))
     await query.get_bot().send_message(user.id, text)
+    await _next_session_card(svc, query, hub, user.id)
+
+
+async def _next_session_card(svc: Services, query: CallbackQuery, hub: HubSettings, user_id: int) -> None:
+    """The hub's next session with its Yes / No / Maybe buttons, at once: someone joining after the reminder went
+    out would otherwise hear nothing until the next one."""
+    member = await svc.store.member_by_user(user_id)
+    sessions = await svc.store.upcoming_sessions(hub.id, svc.clock.now(), 1)
+    if member is None or not sessions:
+        return
+    invitation = await svc.store.invitation(sessions[0].id, member.id)
+    if invitation is None:
+        return
+    text, markup = await member_card(svc, invitation, hub, svc.clock.now())
+    await query.get_bot().send_message(user_id, text, reply_markup=markup)
 
 
 

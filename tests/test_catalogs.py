@@ -28,7 +28,7 @@ SENTENCE_END = re.compile(r"[.!?\n]")
 # the weekly summary, registers, CSV exports and the funders' report. Other languages may leave them out; the
 # English fallback is what staff read anyway. A staff table rendered in the reader's language (sessions_admin,
 # announce, safeguarding) is translated like any other.
-ENGLISH_ONLY_TABLES = frozenset({"summary", "register", "export", "report"})
+ENGLISH_ONLY_TABLES = frozenset({"summary", "register", "export", "report", "csv_values"})
 COLOUR_WORDS = re.compile(r"\b(red|green|amber|yellow|blue|orange|purple|pink|grey|gray|colou?red)\b", re.I)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.messages.catalog import load_catalogs
 from bot.messages.i18n import format_clock
 from storage.presence import Window
 from storage.snapshot import HeldSessionTally
@@ -44,6 +45,26 @@ def neutralised(cell: object) -> object:
     return cell
 
 
+def value(column: str, code: str | None) -> str:
+    """A stored code as coordinators say it ("a_little" -> "A little"), from the [csv_values] catalog table.
+
+    An unknown code is written as it is, so no row is lost to a wording that is missing.
+    """
+    if code is None or code == "":
+        return ""
+    return _ENGLISH.get(f"csv_values.{column}_{code}", code)
+
+
+def _band(code: str | None) -> str:
+    """Age bands by the names the join buttons show ("5 to 11", "65 or older"), never "age_5_11" beside "older"."""
+    if not code:
+        return ""
+    return _ENGLISH.get(f"age_band.{code}", code)
+
+
+_ENGLISH = load_catalogs()["en"]
+
+
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -60,11 +81,12 @@ async def export_files(store: Store, hub: HubSettings, window: Window) -> dict[s
     return {
         "sessions.csv": await _sessions_csv(store, hub, window, held),
         "attendance.csv": csv_bytes(ATTENDANCE_COLUMNS, (
-            (r.session_id, r.local_date.isoformat(), r.person, r.what, r.age_band, r.source) for r in attendance
+            (r.session_id, r.local_date.isoformat(), r.person, value("type", r.what), _band(r.age_band),
+             value("source", r.source)) for r in attendance
         )),
         "answers.csv": csv_bytes(ANSWER_COLUMNS, (
-            (r.session_id, r.local_date.isoformat(), r.person, r.feeling, r.connected, int(r.could_not_come),
-             r.answered_as)
+            (r.session_id, r.local_date.isoformat(), r.person, value("feeling", r.feeling),
+             value("connected", r.connected), int(r.could_not_come), value("answered_as", r.answered_as))
             for r in await store.answer_rows(window)
         )),
     }
