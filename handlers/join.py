@@ -152,7 +152,8 @@ async def _step_companions(svc: Services, query: CallbackQuery, draft: JoinDraft
     if value == "add":
         if len(draft.data.get("companions", [])) >= MAX_COMPANIONS:
             await query.get_bot().send_message(
-                query.from_user.id, svc.texts.get("join.companions_full", lang, max=MAX_COMPANIONS)
+                query.from_user.id, svc.texts.get(
+                    "join.companions_full", lang, max=svc.texts.plural("counts.people", lang, MAX_COMPANIONS))
             )
             return True
         await close_question(query, svc.texts.get("buttons.add_person", lang))
@@ -364,4 +365,4 @@ def _privacy_values(svc: Services, lang: str) -> dict[str, str]:
 def name_refusal(svc: Services, problem: str, lang: str) -> str:
     """Why a name was not taken, and what to send instead."""
     key = "join.name_too_long" if problem == "too_long" else "join.name_not_a_name"
-    return svc.texts.get(key, lang, max=MAX_NAME)
+    return svc.texts.get(key, lang, max=svc.texts.plural("counts.letters", lang, MAX_NAME))

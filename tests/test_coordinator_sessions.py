@@ -236,3 +236,15 @@ async def test_cancel_counts_in_ukrainian_and_arabic_by_their_plural_rules(bot, 
     assert _plain(coordinator.last_text()).endswith("سنبلغ كل من قال نعم أو ربما: 3 أسر (6 أشخاص).")
     await coordinator.tap("نعم، ألغِها")
     assert _plain(coordinator.last_text()).endswith("عدد من نبلغهم: 3 أسر (6 أشخاص).")
+
+
+async def test_sessions_and_summary_give_the_same_counts_in_the_same_units(bot, api, clock):
+    """Issue 15 item 5: /sessions and /summary name households and people alike, and agree."""
+    await _families_answer(bot, clock.now())
+    coordinator = api.user(COORDINATOR_ID, "Coordinator")
+    await coordinator.send("/sessions")
+    assert "✅ Yes: 2 households, 5 people (3 adults, 2 children)" in coordinator.last_text()
+    await coordinator.send("/summary")
+    private = coordinator.last_text()
+    assert "Coming up in the next 7 days" in private
+    assert "Yes 2 households, 5 people (3 adults, 2 children). Maybe 1 household. No 1 household." in private
