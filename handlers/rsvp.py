@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 COMMANDS = ("next",)
 NEXT_LIMIT = 4
-ACTION = re.compile(r"^(?:[ynmw]|[tc](?:0|[1-9][0-9]{0,2}))$")
+ACTION = re.compile(r"^(?:[ynmws]|[tc](?:0|[1-9][0-9]{0,2}))$")
 ANSWERS = {"y": "yes", "n": "no", "m": "maybe"}
 
 
@@ -55,15 +55,15 @@ async def next_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not sessions:
         await message.reply_text(svc.texts.get("rsvp.no_sessions", member.language))
         return
-    # One card with buttons per hub (its next session); the sessions after it as dates in one line, so /next
-    # is not four cards and twelve buttons to read through.
-    later: dict[str, list[str]] = {}
+    # One card with buttons per hub (its next session); the sessions after it as dates in one message, each a
+    # button that opens its card there, so /next is not four cards and twelve buttons to read through.
+    later: dict[str, list[tuple[str, str]]] = {}
     for session in sessions:
         hub = svc.hub(session.hub_id)
         if hub is None:
             continue
         if hub.id in later:
-            later[hub.id].append(short_when(session, hub, member.language))
+            later[hub.id].append((short_when(session, hub, member.language), rsvp_data(session.id, "s")))
             continue
         invitation = await svc.store.invitation(session.id, member.id)
         if invitation is None:
@@ -73,7 +73,8 @@ async def next_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await message.reply_text(text, reply_markup=markup)
     dates = [date for hub_dates in later.values() for date in hub_dates]
     if dates:
-        await message.reply_text(svc.texts.get("next_sessions.later", member.language, dates=" · ".join(dates)))
+        text = svc.texts.get("next_sessions.later", member.language, dates=" · ".join(label for label, _ in dates))
+        await message.reply_text(text, reply_markup=grid(dates, per_row=1))
 
 
 async def on_rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -99,7 +100,10 @@ async def on_rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _show_card(svc, query, invitation)
         return
     action = parts[1]
-    if action in ANSWERS:
+    if action == "s":  # a later date from /next: its card, in place of the list
+        await query.answer()
+        await _show_card(svc, query, invitation)
+    elif action in ANSWERS:
         await _answer(svc, query, invitation, ANSWERS[action], context)
     elif action == "w":
         await _show_who(svc, query, invitation, None)

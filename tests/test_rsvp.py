@@ -176,8 +176,15 @@ async def test_next_shows_the_next_sessions_of_all_my_hubs_with_answers_and_butt
     assert len(cards) == 3
     assert "Woking Community Hub" in cards[0] and "You said Yes" in cards[0]
     assert "Camden Hub" in cards[1] and "Thursday 26 November, 16:00" in cards[1] and "Are you coming?" in cards[1]
-    assert cards[2] == "Later: Tue 1 Dec, 10:00 · Thu 3 Dec, 16:00. I will remind you before each one."
-    assert [message.get("reply_markup") is not None for message in gus.messages()] == [True, True, False]
+    assert cards[2] == ("Later: Tue 1 Dec, 10:00 · Thu 3 Dec, 16:00. I will remind you before each one."
+                        " To answer now, tap a date.")
+    assert gus.buttons() == [["Tue 1 Dec, 10:00"], ["Thu 3 Dec, 16:00"]]
+    later = gus.messages()[2]["message_id"]
+    await gus.tap("Thu 3 Dec, 16:00")  # opens that session's card in place of the list
+    assert "Thursday 3 December, 16:00" in gus.texts()[2] and "Are you coming?" in gus.texts()[2]
+    await gus.tap("Maybe", message_id=later)
+    sessions = await bot.store.upcoming_sessions("camden", bot.services.clock.now(), 2)
+    assert (await bot.store.rsvp(sessions[1].id, member.id)).answer == "maybe"
     await gus.tap("No", message_id=gus.messages()[1]["message_id"])
     camden = await next_session(bot, "camden")
     assert (await bot.store.rsvp(camden.id, member.id)).answer == "no"
