@@ -361,20 +361,23 @@ def _cross_checks(data: Any) -> list[InitErrorDetails]:
     errors: list[InitErrorDetails] = []
     first_use: dict[str, int] = {}
     for index, raw in enumerate(data["hubs"]):
-        if not isinstance(raw, dict):
+        if isinstance(raw, HubSettings):  # built in code (tests, the demo) rather than read from a file
+            hub_id, given = raw.id, raw.model_fields_set
+        elif isinstance(raw, dict):
+            hub_id, given = raw.get("id"), set(raw)
+        else:
             continue
-        hub_id = raw.get("id")
         if isinstance(hub_id, str):
             if hub_id.lower() in first_use:
                 errors.append(_error(("hubs", index, "id"),
                                      f"hub id {hub_id!r} is already used by hubs[{first_use[hub_id.lower()]}]", hub_id))
             first_use.setdefault(hub_id.lower(), index)
         try:
-            hub = HubSettings.model_validate(raw)
+            hub = raw if isinstance(raw, HubSettings) else HubSettings.model_validate(raw)
         except ValidationError:
             continue  # its own errors come from the full validation
         for rule, message in late_reminders(hub):
-            if "reminders" in raw:
+            if "reminders" in given:
                 errors.append(_error(("hubs", index, "reminders", rule), message, None))
             else:
                 errors.append(_error(("hubs", index, "reminders"), "the default " + message.removeprefix("a ")

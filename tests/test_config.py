@@ -265,3 +265,16 @@ def test_the_default_on_the_day_reminder_after_an_early_session_names_the_hubs_r
     text = '[[hubs]]\nid = "w"\nname = "W"\n[[hubs.weekly]]\nweekday = "friday"\nstart = "08:30"\n'
     assert main(["--config", str(write(tmp_path, text)), "check-config"]) == 2
     assert "hubs[0].reminders: the default reminder at 09:00 on the day" in capsys.readouterr().err
+
+
+def test_hubs_built_in_code_are_checked_too():
+    from pydantic import ValidationError
+
+    from bot.config import HubSettings, Settings
+
+    hub = HubSettings.model_validate({"id": "w", "name": "W"})
+    with pytest.raises(ValidationError, match=r"hub id 'W' is already used by hubs\[0\]"):
+        Settings(hubs=[hub, HubSettings.model_validate({"id": "W", "name": "V"})])
+    early = HubSettings.model_validate({"id": "e", "name": "E", "weekly": [{"weekday": "monday", "start": "08:00"}]})
+    with pytest.raises(ValidationError, match="the default reminder at 09:00 on the day"):
+        Settings(hubs=[early])
