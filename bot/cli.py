@@ -44,7 +44,10 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEMO_OUT,
-                        help=f"folder for the chart, the CSV files and the conversation (default: {DEMO_OUT})")
+                        help=f"folder for the chart, the CSV files, the funder report and the conversation"
+                             f" (default: {DEMO_OUT})")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the demo's database in DIR (with a config.toml for it), to try `imm-bot report` on")
 
 
 def _chat_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +62,9 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="first", required=True, type=_date, help="first day, YYYY-MM-DD")
     parser.add_argument("--to", dest="last", required=True, type=_date, help="last day (included), YYYY-MM-DD")
     parser.add_argument("--out", required=True, type=Path, help="folder to write the files into")
+    parser.add_argument("--as-of", dest="as_of", type=_date,
+                        help="count what had happened by the end of this day, YYYY-MM-DD (default: now; a database"
+                             " kept by `imm-bot demo --keep` lives in 2027, so give a day after its week)")
 
 
 def _backup_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +94,15 @@ COMMANDS: dict[str, Subcommand] = {
 }
 
 
+NO_CONFIGURATION = """imm-bot: no configuration found: there is no config.toml in this folder, and neither --config nor
+IMM_CONFIG names a file. To create one: copy config.example.toml to config.toml, fill in your hubs and the
+Telegram token, then run `imm-bot check-config` again (or `imm-bot --config PATH check-config`)."""
+
+
 def check_config(args: argparse.Namespace, settings: Settings) -> int:
+    if not configuration_present(getattr(args, "config", None)):
+        print(NO_CONFIGURATION, file=sys.stderr)
+        return EXIT_CONFIG
     print(f"configuration OK: {len(settings.hubs)} hub(s)")
     for hub in settings.hubs:
         slots = ", ".join(f"{s.weekday} {s.start:%H:%M}" for s in hub.weekly) or "no weekly sessions"

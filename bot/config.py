@@ -16,9 +16,11 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -313,14 +315,21 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     dispatch_interval_seconds: float = Field(default=5.0, gt=0, le=300)
 
-    @model_validator(mode="after")
-    def _unique_hub_ids(self) -> Settings:
-        seen: set[str] = set()
-        for hub in self.hubs:
-            if hub.id.lower() in seen:
-                raise ValueError(f"hub id {hub.id!r} is used twice")
-            seen.add(hub.id.lower())
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_error_at_once(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Checks across keys (a hub id used twice, a reminder at or after its session's start) run on the raw
+        values beside pydantic's own, so one run reports every mistake, each at its key path (hubs[1].id)."""
+        extra = _cross_checks(data)
+        try:
+            settings = handler(data)
+        except ValidationError as exc:
+            if not extra:
+                raise
+            raise ValidationError.from_exception_data(cls.__name__, [*_as_details(exc), *extra]) from None
+        if extra:
+            raise ValidationError.from_exception_data(cls.__name__, extra)
+        return settings
 
     @classmethod
     def settings_customise_sources(
@@ -341,6 +350,65 @@ class Settings(BaseSettings):
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.admins
+
+
+def _error(loc: tuple[str | int, ...], message: str, value: Any) -> InitErrorDetails:
+    return InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=value)
+
+
+def _as_details(exc: ValidationError) -> list[InitErrorDetails]:
+    """pydantic's errors, re-raisable beside ours with their types, key paths and messages unchanged."""
+    return [InitErrorDetails(type=PydanticCustomError(e["type"], e["msg"].replace("{", "{{").replace("}", "}}")),
+                             loc=e["loc"], input=e.get("input")) for e in exc.errors()]
+
+
+def _cross_checks(data: Any) -> list[InitErrorDetails]:
+    if not isinstance(data, dict) or not isinstance(data.get("hubs"), list):
+        return []
+    errors: list[InitErrorDetails] = []
+    first_use: dict[str, int] = {}
+    for index, raw in enumerate(data["hubs"]):
+        if isinstance(raw, HubSettings):  # built in code (tests, the demo) rather than read from a file
+            hub_id, given = raw.id, raw.model_fields_set
+        elif isinstance(raw, dict):
+            hub_id, given = raw.get("id"), set(raw)
+        else:
+            continue
+        if isinstance(hub_id, str):
+            if hub_id.lower() in first_use:
+                errors.append(_error(("hubs", index, "id"),
+                                     f"hub id {hub_id!r} is already used by hubs[{first_use[hub_id.lower()]}]", hub_id))
+            first_use.setdefault(hub_id.lower(), index)
+        try:
+            hub = raw if isinstance(raw, HubSettings) else HubSettings.model_validate(raw)
+        except ValidationError:
+            continue  # its own errors come from the full validation
+        for rule, message in late_reminders(hub):
+            if "reminders" in given:
+                errors.append(_error(("hubs", index, "reminders", rule), message, None))
+            else:
+                errors.append(_error(("hubs", index, "reminders"), "the default " + message.removeprefix("a ")
+                                     + "; give this hub its own reminders", None))
+    return errors
+
+
+def late_reminders(hub: HubSettings) -> list[tuple[int, str]]:
+    """Reminder rules that would arrive at or after a session's start: (index in hub.reminders, the reason).
+
+    Only "on the day" rules can (days_before = 0 with `at` no earlier than a start); minutes_before is always
+    before, and a day before is before whatever the times.
+    """
+    starts = [(f"the {slot.weekday} {slot.start:%H:%M} session", slot.start) for slot in hub.weekly]
+    starts += [(f"the event on {event.date} at {event.start:%H:%M}", event.start) for event in hub.events]
+    late = []
+    for index, rule in enumerate(hub.reminders):
+        if rule.days_before != 0 or rule.at is None:
+            continue
+        clash = next((name for name, start in starts if rule.at >= start), None)
+        if clash is not None:
+            late.append((index, f"a reminder at {rule.at:%H:%M} on the day comes at or after the start of {clash}: "
+                                "use an earlier time, days_before = 1, or minutes_before"))
+    return late
 
 
 def resolve_config_path(explicit: str | Path | None) -> tuple[Path, bool]:

@@ -16,6 +16,7 @@ from bot.config import HubSettings
 from bot.domain import consent
 from bot.domain.invites import looks_like_invite_code
 from bot.domain.people import MAX_NAME, JoinDraft, NewCompanion, clean_name, name_problem
+from bot.jobs.reminders import member_card
 from bot.messages.callbacks import parse_callback
 from bot.messages.catalog import LANGUAGES
 from bot.messages.i18n import format_duration
@@ -156,7 +157,8 @@ async def _step_companions(svc: Services, query: CallbackQuery, draft: JoinDraft
     if value == "add":
         if len(draft.data.get("companions", [])) >= MAX_COMPANIONS:
             await query.get_bot().send_message(
-                query.from_user.id, svc.texts.get("join.companions_full", lang, max=MAX_COMPANIONS)
+                query.from_user.id, svc.texts.get(
+                    "join.companions_full", lang, max=svc.texts.plural("counts.people", lang, MAX_COMPANIONS))
             )
             return True
         await close_question(query, svc.texts.get("buttons.add_person", lang))
@@ -347,6 +349,21 @@ async def _finish(svc: Services, query: CallbackQuery, draft: JoinDraft) -> None
     if companions:
         text += "\n" + svc.texts.get("join.done_with", lang, names=", ".join(c.name for c in companions))
     await query.get_bot().send_message(user.id, text)
+    await _next_session_card(svc, query, hub, user.id)
+
+
+async def _next_session_card(svc: Services, query: CallbackQuery, hub: HubSettings, user_id: int) -> None:
+    """The hub's next session with its Yes / No / Maybe buttons, at once: someone joining after the reminder went
+    out would otherwise hear nothing until the next one."""
+    member = await svc.store.member_by_user(user_id)
+    sessions = await svc.store.upcoming_sessions(hub.id, svc.clock.now(), 1)
+    if member is None or not sessions:
+        return
+    invitation = await svc.store.invitation(sessions[0].id, member.id)
+    if invitation is None:
+        return
+    text, markup = await member_card(svc, invitation, hub, svc.clock.now())
+    await query.get_bot().send_message(user_id, text, reply_markup=markup)
 
 
 
@@ -363,7 +380,7 @@ def _privacy_values(svc: Services, lang: str) -> dict[str, str]:
 def name_refusal(svc: Services, problem: str, lang: str) -> str:
     """Why a name was not taken, and what to send instead."""
     key = "join.name_too_long" if problem == "too_long" else "join.name_not_a_name"
-    return svc.texts.get(key, lang, max=MAX_NAME)
+    return svc.texts.get(key, lang, max=svc.texts.plural("counts.letters", lang, MAX_NAME))
 
 
 # Invite codes and approval (issue 14), kept apart from the steps above.

@@ -153,8 +153,8 @@ async def _consent_lines(svc: Services, member: Member) -> str:
         if record is None:
             status = t.get("rights.consent_never", lang)
         elif record.active:
-            status = t.get("rights.consent_yes", lang, date=format_full_date(record.given_at, tz, lang),
-                           version=record.text_version)
+            # The text version stays in the /mydata file; in the chat it would be a code nobody can read.
+            status = t.get("rights.consent_yes", lang, date=format_full_date(record.given_at, tz, lang))
         else:
             status = t.get("rights.consent_withdrawn", lang, date=format_full_date(record.withdrawn_at, tz, lang))
         lines.append(f"{t.get(f'rights.consent_{kind}', lang)}\n{status}")
@@ -241,8 +241,8 @@ async def _wellbeing_no(svc: Services, query: CallbackQuery, member: Member | No
     t = svc.texts
     buttons = keyboard([(t.get("rights_buttons.delete_answers", lang), f"{PREFIX}:answers:delete"),
                         (t.get("rights_buttons.keep_answers", lang), f"{PREFIX}:answers:keep")])
-    await query.get_bot().send_message(member.chat_id, t.get("rights.wellbeing_withdrawn", lang, count=count),
-                                       reply_markup=buttons)
+    text = t.get("rights.wellbeing_withdrawn", lang, answers=t.plural("counts.answers", lang, count))
+    await query.get_bot().send_message(member.chat_id, text, reply_markup=buttons)
     return None
 
 

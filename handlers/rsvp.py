@@ -25,7 +25,7 @@ from bot.jobs.notices import place_notice
 from bot.jobs.reminders import member_card
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import grid
-from bot.messages.session_card import RSVP_PREFIX, heading, rsvp_data
+from bot.messages.session_card import RSVP_PREFIX, heading, rsvp_data, short_when
 from bot.services import Services, services
 from handlers.common import reader_language, refuse
 from storage.rsvps import KEEP, RsvpChange
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 COMMANDS = ("next",)
 NEXT_LIMIT = 4
-ACTION = re.compile(r"^(?:[ynmw]|[tc](?:0|[1-9][0-9]{0,2}))$")
+ACTION = re.compile(r"^(?:[ynmws]|[tc](?:0|[1-9][0-9]{0,2}))$")
 ANSWERS = {"y": "yes", "n": "no", "m": "maybe"}
 
 
@@ -57,13 +57,26 @@ async def next_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not sessions:
         await message.reply_text(svc.texts.get("rsvp.no_sessions", member.language))
         return
+    # One card with buttons per hub (its next session); the sessions after it as dates in one message, each a
+    # button that opens its card there, so /next is not four cards and twelve buttons to read through.
+    later: dict[str, list[tuple[str, str]]] = {}
     for session in sessions:
-        invitation = await svc.store.invitation(session.id, member.id)
         hub = svc.hub(session.hub_id)
-        if invitation is None or hub is None:
+        if hub is None:
             continue
+        if hub.id in later:
+            later[hub.id].append((short_when(session, hub, member.language), rsvp_data(session.id, "s")))
+            continue
+        invitation = await svc.store.invitation(session.id, member.id)
+        if invitation is None:
+            continue
+        later[hub.id] = []
         text, markup = await member_card(svc, invitation, hub, now)
         await message.reply_text(text, reply_markup=markup)
+    dates = [date for hub_dates in later.values() for date in hub_dates]
+    if dates:
+        text = svc.texts.get("next_sessions.later", member.language, dates=" · ".join(label for label, _ in dates))
+        await message.reply_text(text, reply_markup=grid(dates, per_row=1))
 
 
 async def on_rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -89,10 +102,15 @@ async def on_rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _show_card(svc, query, invitation)
         return
     action = parts[1]
-    if action in ANSWERS:
+    if action == "s":  # a later date from /next: its card, in place of the list
+        await query.answer()
+        await _show_card(svc, query, invitation)
+    elif action in ANSWERS:
         await _answer(svc, query, invitation, ANSWERS[action], context)
-    elif action == "w" or action.startswith("t"):
-        await _show_who(svc, query, invitation, None if action == "w" else int(action[1:]))
+    elif action == "w":
+        await _show_who(svc, query, invitation, None)
+    elif action.startswith("t"):
+        await _toggle_who(svc, query, invitation, int(action[1:]), context)
     else:
         await _confirm_who(svc, query, invitation, int(action[1:]), context)
 
@@ -116,8 +134,9 @@ async def _answer(svc: Services, query: CallbackQuery, invitation: Invitation, a
     await _answered(svc, query, invitation, change, context)
 
 
-async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation, mask: int | None) -> None:
-    """Companions as toggles (ticked = coming) and Confirm; the selection lives in the buttons themselves."""
+async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation, mask: int | None, *,
+                    note: str | None = None, alert: bool = False) -> None:
+    """Companions as toggles (ticked = coming, each tap saved at once) and Confirm, which closes the list."""
     lang = invitation.member.language
     companions = await svc.store.companions_of(invitation.member.id)
     too_big = mask is not None and mask >= 1 << len(companions)
@@ -142,9 +161,52 @@ async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation,
     confirm = [(svc.texts.get("rsvp.confirm_button", lang), rsvp_data(invitation.session.id, f"c{mask}"))]
     markup = InlineKeyboardMarkup([*markup.inline_keyboard, *grid(confirm).inline_keyboard])
     text = f"{heading(svc.texts, invitation.session, hub, lang)}\n\n{svc.texts.get('rsvp.who_question', lang)}"
-    await query.answer()
+    await query.answer(note, show_alert=alert)
     if _genuine(query):
         await _edit(query, text, markup)
+
+
+async def _toggle_who(svc: Services, query: CallbackQuery, invitation: Invitation, mask: int,
+                      context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A tick or an untick is saved at once, so leaving the list without Confirm loses nothing (issue 15)."""
+    companions = await svc.store.companions_of(invitation.member.id)
+    lang = invitation.member.language
+    hub = svc.hub(invitation.session.hub_id)
+    assert hub is not None
+    answered = invitation.answer in ("yes", "maybe")
+    # A hub with max_party opens the choice before any answer (a Yes that would bring too many people).
+    if not companions or not (answered or hub.max_party is not None) or mask >= 1 << len(companions):
+        await refuse(svc, query, "common.old_button", lang=lang)
+        return
+    if not within_party_limit(mask.bit_count(), hub.max_party):  # too many ticked: said why, nothing stored
+        await query.answer(_party_words(svc, hub, lang), show_alert=True)
+        return
+    if not answered:  # choosing who comes before answering: stored when they Confirm
+        await _show_who(svc, query, invitation, mask)
+        return
+    change = await _save_who(svc, invitation, companions, mask)
+    if change.promoted:
+        services(context).dispatcher.kick()
+    if change.outcome == "no_room":
+        note, alert = svc.texts.get("rsvp.no_room", lang, places=change.places_left), True
+    elif change.outcome == "waitlisted":
+        note, alert = svc.texts.get("rsvp.waitlisted", lang, position=change.waitlist_position), True
+    else:
+        note, alert = svc.texts.get("who_is_coming.saved", lang), False
+    fresh = await svc.store.invitation(invitation.session.id, invitation.member.id)
+    await _show_who(svc, query, fresh or invitation, None, note=note, alert=alert)
+
+
+async def _save_who(svc: Services, invitation: Invitation, companions: list[Companion], mask: int) -> RsvpChange:
+    chosen = [c.id for index, c in enumerate(companions) if mask & (1 << index)]
+    everyone = len(chosen) == len(companions)
+    answer = invitation.answer if invitation.answer in ("yes", "maybe") else "yes"
+    hub = svc.hub(invitation.session.hub_id)
+    assert hub is not None
+    return await svc.store.answer_rsvp(
+        invitation.session.id, invitation.member.id, answer, svc.clock.now(), capacity=hub.capacity,
+        companion_ids=None if everyone else chosen, place_notice=place_notice(invitation),
+    )
 
 
 async def _confirm_who(svc: Services, query: CallbackQuery, invitation: Invitation, mask: int,
@@ -154,18 +216,12 @@ async def _confirm_who(svc: Services, query: CallbackQuery, invitation: Invitati
     if not companions or mask >= 1 << len(companions):
         await refuse(svc, query, "common.old_button", lang=lang)
         return
-    chosen = [c.id for index, c in enumerate(companions) if mask & (1 << index)]
-    everyone = len(chosen) == len(companions)
-    answer = invitation.answer if invitation.answer in ("yes", "maybe") else "yes"
     hub = svc.hub(invitation.session.hub_id)
     assert hub is not None
-    if not within_party_limit(len(chosen), hub.max_party):  # a forged Confirm: refused, nothing stored
+    if not within_party_limit(mask.bit_count(), hub.max_party):  # a forged Confirm: refused, nothing stored
         await query.answer(_party_words(svc, hub, lang), show_alert=True)
         return
-    change = await svc.store.answer_rsvp(
-        invitation.session.id, invitation.member.id, answer, svc.clock.now(), capacity=hub.capacity,
-        companion_ids=None if everyone else chosen, place_notice=place_notice(invitation),
-    )
+    change = await _save_who(svc, invitation, companions, mask)
     await _answered(svc, query, invitation, change, context)
 
 

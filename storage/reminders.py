@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -10,10 +11,13 @@ from typing import Any
 from bot.domain.sessions import Announcement, Invitation
 from storage.db import Database, from_db, to_db
 from storage.members import Member
+from storage.rsvps import Headcount, session_tallies_in
 from storage.sessions import SESSION_COLUMNS, Session, session_from_row
 
 # Kinds of ledger rows about a session that stop being wanted once it is cancelled.
 SESSION_BOUND_KINDS = ("reminder", "checkin", "rsvp_place")
+
+log = logging.getLogger(__name__)
 
 
 
@@ -155,11 +159,12 @@ class ReminderQueries:
 
     async def cancel_session_telling(
         self, session_id: int, reason: str, now: datetime, *, notice_kind: str, expires_at: datetime
-    ) -> int | None:
+    ) -> Headcount | None:
         """Cancel a session and, in the same transaction, owe a notice to everyone who said Yes or Maybe.
 
-        Pending reminders, check-ins and waiting-list notices of the session are skipped. Returns how many
-        notices were queued, or None if the session does not exist or was already cancelled.
+        Pending reminders, check-ins and waiting-list notices of the session are skipped. Returns who is told
+        (SessionTally.told_if_cancelled, counted in this transaction: households = notices owed, and the people
+        in them), or None if the session does not exist or was already cancelled.
         """
         stamp = to_db(now)
         marks = ", ".join("?" for _ in SESSION_BOUND_KINDS)
@@ -170,6 +175,7 @@ class ReminderQueries:
             )
             if cursor.rowcount == 0:
                 return None
+            told = (await session_tallies_in(conn, [session_id]))[session_id].told_if_cancelled()
             await conn.execute(
                 f"UPDATE deliveries SET state = 'skipped', last_error = 'session cancelled'"
                 f" WHERE session_id = ? AND state = 'pending' AND kind IN ({marks})",
@@ -183,7 +189,10 @@ class ReminderQueries:
                 " WHERE r.session_id = ? AND r.answer IN ('yes', 'maybe') ORDER BY m.id",
                 (notice_kind, f"{notice_kind}:{session_id}:", stamp, to_db(expires_at), stamp, session_id),
             )
-            return cursor.rowcount
+            if cursor.rowcount != told.households:  # a notice already owed (INSERT OR IGNORE): say so in the log
+                log.warning("session %s: %d cancellation notice(s) queued for %d household(s)",
+                            session_id, cursor.rowcount, told.households)
+            return told
 
     async def create_announcement(
         self, hub_id: str, text: str, created_by: int, now: datetime, *, kind: str, expires_at: datetime

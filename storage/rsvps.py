@@ -90,6 +90,14 @@ class WaitingParty:
 
 
 @dataclass(frozen=True, slots=True)
+class Headcount:
+    """Households (one member's answer: the member and whoever they bring) and the people in them."""
+
+    households: int
+    people: int
+
+
+@dataclass(frozen=True, slots=True)
 class SessionTally:
     yes: AnswerTally  # those holding a place (everyone who said Yes when there is no capacity)
     maybe: AnswerTally
@@ -99,6 +107,14 @@ class SessionTally:
     @property
     def waiting_people(self) -> int:
         return sum(party.people for party in self.waiting)
+
+    def told_if_cancelled(self) -> Headcount:
+        """Who a cancellation tells: every household that said Yes (waiting list included) or Maybe.
+
+        The one count both /cancel's question and its answer show, and the notices cancel_session_telling owes.
+        """
+        return Headcount(self.yes.members + self.maybe.members + len(self.waiting),
+                         self.yes.people + self.maybe.people + self.waiting_people)
 
 
 def promotions(parties: Sequence[Party], capacity: int | None) -> list[int]:
@@ -320,26 +336,7 @@ class RsvpQueries:
 
     async def session_tallies(self, session_ids: Sequence[int]) -> dict[int, SessionTally]:
         """Yes / Maybe / No counts (members, people, adults, children) and the waiting list, per session."""
-        if not session_ids:
-            return {}
-        marks = ", ".join("?" for _ in session_ids)
-        answers = await self.db.fetchall(
-            f"SELECT r.session_id, r.member_id, r.answer, r.waitlisted_at, m.first_name FROM rsvps r"
-            f" JOIN members m ON m.id = r.member_id WHERE r.session_id IN ({marks})"
-            f" ORDER BY r.waitlisted_at, r.member_id",
-            tuple(session_ids),
-        )
-        coming = await self.db.fetchall(
-            f"SELECT r.session_id, r.member_id, c.age_band FROM rsvps r"
-            f" JOIN companions c ON c.member_id = r.member_id AND c.removed_at IS NULL"
-            f" WHERE r.session_id IN ({marks}) AND (r.all_companions = 1 OR EXISTS (SELECT 1 FROM rsvp_companions rc"
-            f"  WHERE rc.session_id = r.session_id AND rc.member_id = r.member_id AND rc.companion_id = c.id))",
-            tuple(session_ids),
-        )
-        bands: dict[tuple[int, int], list[str]] = {}
-        for row in coming:
-            bands.setdefault((row["session_id"], row["member_id"]), []).append(row["age_band"])
-        return {sid: _tally([a for a in answers if a["session_id"] == sid], bands) for sid in session_ids}
+        return await session_tallies_in(self.db.reader, session_ids)
 
     async def _rsvp_in(self, conn: aiosqlite.Connection, session_id: int, member_id: int) -> Rsvp | None:
         rows = await conn.execute_fetchall(
@@ -402,6 +399,30 @@ async def _queue_place_notices(
                     session_id=session_id, expires_at=notice.expires_at)
         for row in rows
     ], now)
+
+
+async def session_tallies_in(conn: aiosqlite.Connection, session_ids: Sequence[int]) -> dict[int, SessionTally]:
+    """session_tallies on a given connection (inside a writer's transaction, it sees that transaction)."""
+    if not session_ids:
+        return {}
+    marks = ", ".join("?" for _ in session_ids)
+    answers = list(await conn.execute_fetchall(
+        f"SELECT r.session_id, r.member_id, r.answer, r.waitlisted_at, m.first_name FROM rsvps r"
+        f" JOIN members m ON m.id = r.member_id WHERE r.session_id IN ({marks})"
+        f" ORDER BY r.waitlisted_at, r.member_id",
+        tuple(session_ids),
+    ))
+    coming = await conn.execute_fetchall(
+        f"SELECT r.session_id, r.member_id, c.age_band FROM rsvps r"
+        f" JOIN companions c ON c.member_id = r.member_id AND c.removed_at IS NULL"
+        f" WHERE r.session_id IN ({marks}) AND (r.all_companions = 1 OR EXISTS (SELECT 1 FROM rsvp_companions rc"
+        f"  WHERE rc.session_id = r.session_id AND rc.member_id = r.member_id AND rc.companion_id = c.id))",
+        tuple(session_ids),
+    )
+    bands: dict[tuple[int, int], list[str]] = {}
+    for row in coming:
+        bands.setdefault((row["session_id"], row["member_id"]), []).append(row["age_band"])
+    return {sid: _tally([a for a in answers if a["session_id"] == sid], bands) for sid in session_ids}
 
 
 def _tally(answers: Sequence[aiosqlite.Row], bands: dict[tuple[int, int], list[str]]) -> SessionTally:

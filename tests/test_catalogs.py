@@ -8,7 +8,15 @@ import unicodedata
 
 import pytest
 
-from bot.messages.catalog import LANGUAGES, load_catalogs, placeholders
+from bot.messages.catalog import (
+    LANGUAGES,
+    Catalog,
+    is_plural_table,
+    load_catalogs,
+    load_plurals,
+    placeholders,
+    plural_categories,
+)
 
 CATALOGS = load_catalogs()
 ENGLISH = CATALOGS["en"]
@@ -20,7 +28,7 @@ SENTENCE_END = re.compile(r"[.!?\n]")
 # the weekly summary, registers, CSV exports and the funders' report. Other languages may leave them out; the
 # English fallback is what staff read anyway. A staff table rendered in the reader's language (sessions_admin,
 # announce, safeguarding) is translated like any other.
-ENGLISH_ONLY_TABLES = frozenset({"summary", "register", "export", "report"})
+ENGLISH_ONLY_TABLES = frozenset({"summary", "register", "export", "report", "csv_values"})
 COLOUR_WORDS = re.compile(r"\b(red|green|amber|yellow|blue|orange|purple|pink|grey|gray|colou?red)\b", re.I)
 
 
@@ -109,3 +117,61 @@ def test_english_never_relies_on_colour() -> None:
     """'Tap the green button' fails people who cannot tell colours apart; name the button's words."""
     coloured = {key: text for key, text in ENGLISH.items() if COLOUR_WORDS.search(text)}
     assert not coloured, f"texts that name a colour: {coloured}"
+
+
+# ---------------------------------------------------------------- plural keys (CLDR categories through Babel)
+
+PLURALS = load_plurals()
+
+
+@pytest.mark.parametrize("lang", list(CATALOGS))
+def test_plural_keys_give_exactly_the_languages_categories(lang: str) -> None:
+    """Ukrainian needs one/few/many/other, Arabic zero/one/two/few/many/other: none missing, none stray."""
+    needed = plural_categories(lang)
+    wrong = {key: sorted(forms) for key, forms in PLURALS[lang].items() if set(forms) != needed}
+    assert not wrong, f"{lang}: plural keys whose categories are not {sorted(needed)}: {wrong}"
+
+
+@pytest.mark.parametrize("lang", OTHER_LANGUAGES)
+def test_plural_keys_match_english(lang: str) -> None:
+    assert set(PLURALS[lang]) == set(PLURALS["en"])
+    assert not set(PLURALS[lang]) & set(CATALOGS[lang]), "a key is both plural and plain"
+
+
+@pytest.mark.parametrize("lang", list(CATALOGS))
+def test_plural_forms_use_only_the_count_and_englishs_placeholders(lang: str) -> None:
+    """A form may leave the number out (Arabic says "أسرتان", two households, without a 2)."""
+    for key, forms in PLURALS[lang].items():
+        allowed = {"count"} | set().union(*(placeholders(text) for text in PLURALS["en"][key].values()))
+        for category, text in forms.items():
+            assert placeholders(text) <= allowed, f"{lang}: {key}.{category}"
+            text.format(**dict.fromkeys(placeholders(text), 1))
+
+
+def test_plural_table_rule() -> None:
+    assert is_plural_table({"one": "a", "other": "b"})
+    assert not is_plural_table({"one": "a"}) and not is_plural_table({"other": "b", "title": "c"})
+
+
+UKRAINIAN = {1: "1 особа", 2: "2 особи", 4: "4 особи", 5: "5 осіб", 11: "11 осіб", 12: "12 осіб",
+             21: "21 особа", 22: "22 особи", 25: "25 осіб", 111: "111 осіб", 0: "0 осіб"}
+ARABIC = {0: "0 شخص", 1: "شخص واحد", 2: "شخصان", 3: "3 أشخاص", 10: "10 أشخاص", 11: "11 شخصًا",
+          99: "99 شخصًا", 100: "100 شخص", 102: "102 شخص", 103: "103 أشخاص", 111: "111 شخصًا"}
+
+
+@pytest.mark.parametrize(("count", "expected"), UKRAINIAN.items())
+def test_ukrainian_people_by_plural_rules(count: int, expected: str) -> None:
+    assert Catalog.load().plural("counts.people", "uk", count) == expected
+
+
+@pytest.mark.parametrize(("count", "expected"), ARABIC.items())
+def test_arabic_people_by_its_six_forms(count: int, expected: str) -> None:
+    assert Catalog.load().plural("counts.people", "ar", count) == expected
+
+
+def test_english_one_and_other_and_a_missing_language_falls_back() -> None:
+    texts = Catalog.load()
+    assert [texts.plural("counts.weeks", "en", n) for n in (0, 1, 2)] == ["0 weeks", "1 week", "2 weeks"]
+    assert texts.plural("counts.weeks", "xx", 1) == "1 week"
+    assert texts.plural("counts.households", "fa", 3) == "3 خانوار"
+    assert texts.plural("counts.people", "ur", 1) == "1 شخص" and texts.plural("counts.people", "ur", 2) == "2 افراد"

@@ -36,3 +36,26 @@ def test_an_empty_chart_still_renders():
 def test_small_weeks_are_drawn_differently_when_the_chart_may_be_forwarded():
     data = weeks([14, 3], [7, 2], [9, 3])
     assert attendance_chart(data, WORDS, forwardable=True) != attendance_chart(data, WORDS, forwardable=False)
+
+
+def test_weeks_are_named_by_date_in_the_readers_language_and_percentages_have_their_own_axis():
+    from bot.reports.charts import chart_figure
+
+    figure = chart_figure(weeks([14, 13, 15], [7, 7, 8], [9, 9, 9]), WORDS)
+    bars, line = figure.axes
+    assert [label.get_text() for label in bars.get_xticklabels()] == ["15 Sep", "22 Sep", "29 Sep"]
+    assert line.get_ylabel() == "% happier"
+    assert [line.yaxis.get_major_formatter()(tick, 0) for tick in line.get_yticks()] == [
+        "0%", "25%", "50%", "75%", "100%"]
+    figure = chart_figure(weeks([14], [7], [9]), WORDS, lang="uk")
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["15 вер."]
+
+
+def test_the_chart_starts_at_the_first_week_anyone_came():
+    from bot.reports.charts import chart_figure, plotted_weeks
+
+    data = weeks([0, 0, 6, 0, 7], [0, 0, 4, 0, 5], [0, 0, 6, 0, 6])
+    assert [w.week for w in plotted_weeks(data)] == [3, 4, 5]  # a week nobody came after the start stays
+    figure = chart_figure(data, WORDS)
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["29 Sep", "6 Oct", "13 Oct"]
+    assert plotted_weeks(weeks([0, 0], [0, 0], [0, 0])) == []

@@ -75,7 +75,7 @@ async def test_the_coordinator_sees_the_hubs_answers_and_the_session_coming_up()
     assert "You are Cora, coordinator of Riverside Music Hub. It has 8 members." in output
     sessions = after(output, "/sessions")
     assert "Riverside Music Hub: next sessions" in sessions and "Tue 2 Feb, 10:00" in sessions
-    assert "Yes: 8 people (5 adults, 3 children)" in sessions
+    assert "Yes: 4 households, 8 people (5 adults, 3 children)" in sessions
     assert "There are no buttons to tap just now." in after(output, ":buttons")
     assert ":wait 2d" in after(output, ":help")
 

@@ -52,7 +52,8 @@ def test_the_console_script_runs_as_a_module():
         ('[[hubs]]\nid = "w"\nname = "W"\ncoordinators = ["bob"]\n', "hubs[0].coordinators[0]"),
         ('[telegram]\ntokn = "x"\n', "telegram.tokn"),
         ('[telegram]\napi_base_url = "ftp://x"\n', "telegram.api_base_url"),
-        ('[[hubs]]\nid = "w"\nname = "W"\n[[hubs]]\nid = "w"\nname = "V"\n', "hub id 'w' is used twice"),
+        ('[[hubs]]\nid = "w"\nname = "W"\n[[hubs]]\nid = "w"\nname = "V"\n',
+         "hubs[1].id: hub id 'w' is already used by hubs[0]"),
     ],
 )
 def test_a_bad_file_exits_2_naming_the_key(tmp_path, capsys, snippet, key):
@@ -197,5 +198,83 @@ def test_check_config_says_what_run_would_do_without_a_token(tmp_path, monkeypat
     clean_environment(monkeypatch, tmp_path)
     assert main(["--config", str(EXAMPLE), "check-config"]) == 0
     assert "`run` would exit 2" in capsys.readouterr().out
-    assert main(["check-config"]) == 0
-    assert "`run` would play the demo" in capsys.readouterr().out
+    assert main(["check-config"]) == 2
+    err = capsys.readouterr().err
+    assert "no configuration found" in err and "copy config.example.toml to config.toml" in err
+
+
+def test_check_config_without_any_configuration_exits_2_saying_how_to_create_one(tmp_path, monkeypatch, capsys):
+    clean_environment(monkeypatch, tmp_path)
+    assert main(["check-config"]) == 2
+    captured = capsys.readouterr()
+    assert "configuration OK" not in captured.out
+    assert "no configuration found" in captured.err and "copy config.example.toml to config.toml" in captured.err
+
+
+EVERY_MISTAKE = """
+[telegram]
+token = "123456:THE-REAL-TOKEN-abcdef"
+api_base_url = "ftp://x"
+
+[[hubs]]
+id = "woking"
+name = "Woking"
+[[hubs.weekly]]
+weekday = "tuesday"
+start = "10:00"
+[[hubs.reminders]]
+minutes_before = 60
+[[hubs.reminders]]
+days_before = 0
+at = "23:00"
+
+[[hubs]]
+id = "Woking"
+name = "Woking again"
+timezone = "Europe/Lundon"
+"""
+
+
+def test_every_mistake_is_reported_in_one_run_each_at_its_key_path_and_no_secret_is_printed(tmp_path, capsys):
+    """A duplicate hub id no longer waits for the other errors to be fixed, nor shows as "(top level)"."""
+    assert main(["--config", str(write(tmp_path, EVERY_MISTAKE)), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert "telegram.api_base_url: must be an http:// or https:// address" in err
+    assert "hubs[1].timezone: unknown time zone 'Europe/Lundon'" in err
+    assert "hubs[1].id: hub id 'Woking' is already used by hubs[0]" in err
+    assert "hubs[0].reminders[1]: a reminder at 23:00 on the day comes at or after the start of the tuesday" in err
+    assert "reminders[0]" not in err and "(top level)" not in err
+    assert "THE-REAL-TOKEN" not in err
+
+
+@pytest.mark.parametrize(("reminder", "late"), [
+    ('days_before = 0\nat = "10:00"', True),  # at the start
+    ('days_before = 0\nat = "23:00"', True),
+    ('days_before = 0\nat = "09:59"', False),
+    ('days_before = 1\nat = "23:00"', False),
+    ("minutes_before = 30", False),
+])
+def test_a_reminder_at_or_after_the_start_is_an_error(tmp_path, capsys, reminder, late):
+    text = ('[[hubs]]\nid = "w"\nname = "W"\n[[hubs.weekly]]\nweekday = "friday"\nstart = "10:00"\n'
+            f"[[hubs.reminders]]\n{reminder}\n")
+    assert main(["--config", str(write(tmp_path, text)), "check-config"]) == (2 if late else 0)
+    assert ("hubs[0].reminders[0]: a reminder at" in capsys.readouterr().err) == late
+
+
+def test_the_default_on_the_day_reminder_after_an_early_session_names_the_hubs_reminders(tmp_path, capsys):
+    text = '[[hubs]]\nid = "w"\nname = "W"\n[[hubs.weekly]]\nweekday = "friday"\nstart = "08:30"\n'
+    assert main(["--config", str(write(tmp_path, text)), "check-config"]) == 2
+    assert "hubs[0].reminders: the default reminder at 09:00 on the day" in capsys.readouterr().err
+
+
+def test_hubs_built_in_code_are_checked_too():
+    from pydantic import ValidationError
+
+    from bot.config import HubSettings, Settings
+
+    hub = HubSettings.model_validate({"id": "w", "name": "W"})
+    with pytest.raises(ValidationError, match=r"hub id 'W' is already used by hubs\[0\]"):
+        Settings(hubs=[hub, HubSettings.model_validate({"id": "W", "name": "V"})])
+    early = HubSettings.model_validate({"id": "e", "name": "E", "weekly": [{"weekday": "monday", "start": "08:00"}]})
+    with pytest.raises(ValidationError, match="the default reminder at 09:00 on the day"):
+        Settings(hubs=[early])

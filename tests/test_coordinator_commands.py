@@ -40,7 +40,7 @@ async def test_summary_shows_the_week_so_far_with_its_chart(term_bot, api):
     texts = [c.text for c in api.sent_ok("sendMessage", COORDINATOR_ID)]
     public = next(t for t in texts if t.startswith("📊 Woking Community Hub: this week so far"))
     assert "Monday 16 November to Wednesday 18 November" in public
-    assert "Came 15: returning 12, new <5, walk-ins <5" in public
+    assert "Came: 15 people. Came before 12, first time <5, walk-ins <5." in public
     assert "Happier leaving: 78% (7 of 9 answers)" in public
     assert "Came again the next week: 84% (102 of 121)" in public
     private = next(t for t in texts if t.startswith("🔒 For you only"))
@@ -108,9 +108,16 @@ async def test_export_sends_three_csv_files_excel_can_open(term_bot, api):
     attendance = read_csv(documents["attendance.csv"])
     assert attendance[0] == list(ATTENDANCE_COLUMNS)
     assert len(attendance) == 1 + 134 + 3 + 9  # people at weekly sessions, their walk-ins, the sharing
-    assert {"walk_in", "member", "companion"} == {row[3] for row in attendance[1:]}
+    # In coordinators' words, not stored codes; age bands named as the join buttons name them (issue 15).
+    assert {"Walk-in", "Member", "Someone a member brings"} == {row[3] for row in attendance[1:]}
+    assert {row[4] for row in attendance[1:]} <= {"", "Under 5", "5 to 11", "12 to 15", "16 or 17", "18 to 64",
+                                                  "65 or older"}
+    assert "65 or older" in {row[4] for row in attendance[1:]}
     answers = read_csv(documents["answers.csv"])
     assert answers[0] == list(ANSWER_COLUMNS)
     assert len(answers) == 1 + 92
+    assert {row[3] for row in answers[1:]} <= {"", "Happier", "About the same", "Less happy"}
+    assert {row[4] for row in answers[1:]} <= {"", "Yes", "A little", "Not really"}
+    assert not any("_" in cell for row in [*attendance[1:], *answers[1:]] for cell in row[3:])
     names = ("Anna", "Bob", "Mia", "Priya", "Tia")
     assert not any(name in content.decode("utf-8-sig") for content in documents.values() for name in names)

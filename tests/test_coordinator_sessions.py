@@ -28,9 +28,9 @@ async def test_sessions_shows_answers_people_adults_children_and_the_waiting_lis
     assert text.startswith("📋 Woking Community Hub: next sessions")
     assert "Tue 24 Nov, 10:00" in text
     assert "Places taken: 3 of 4" in text
-    assert "✅ Yes: 3 people (2 adults, 1 children)" in text
-    assert "🤔 Maybe: 2 people · ❌ No: 1" in text
-    assert "⏳ Waiting list: Lou (2), Tom (2)" in text
+    assert "✅ Yes: 1 household, 3 people (2 adults, 1 child)" in text
+    assert "🤔 Maybe: 1 household, 2 people · ❌ No: 1 household" in text
+    assert "⏳ Waiting list: Lou (2 people), Tom (2 people)" in text
 
 
 async def test_only_coordinators_and_admins_may_use_the_coordinator_commands(bot, api):
@@ -59,9 +59,10 @@ async def test_cancel_with_a_reason_tells_yes_and_maybe_and_nobody_is_reminded_a
     assert "Send a short reason" in coordinator.last_text()
     await coordinator.send("The hall has a burst pipe")
     assert "Reason: The hall has a burst pipe" in coordinator.last_text()
-    assert "2 people who said Yes or Maybe will be told" in coordinator.last_text()
+    assert "We will tell everyone who said Yes or Maybe: 2 households (2 people)." in coordinator.last_text()
     await coordinator.tap("Yes, cancel it")
-    assert coordinator.last_text() == "Cancelled Woking Community Hub, Tue 24 Nov, 10:00. 2 people will be told."
+    assert coordinator.last_text() == ("Cancelled Woking Community Hub, Tue 24 Nov, 10:00. "
+                                       "We are telling 2 households (2 people).")
     await bot.dispatch()
     for user_id in (1021, 1022):
         text = api.user(user_id, "x").last_text()
@@ -175,3 +176,76 @@ async def test_the_other_hubs_coordinator_sees_only_their_hub(bot, api):
     await other.send("/sessions")
     assert all("Woking" not in text for text in other.texts())
     assert other.texts()[0].startswith("📋 Camden Hub: next sessions")
+
+
+async def _families_answer(bot, now) -> tuple:
+    """Yes: a family of 3 and a family of 2; Maybe: one person; No: a family of 2 (not told)."""
+    session = await next_session(bot)
+    fay = await add_member(bot, 1201, "Fay", companions=[("Mia", "age_5_11"), ("Gran", "older")])
+    lou = await add_member(bot, 1202, "Lou", companions=[("Bo", "age_12_15")])
+    may = await add_member(bot, 1203, "May")
+    ned = await add_member(bot, 1204, "Ned", companions=[("Kit", "under_5")])
+    for member, answer in ((fay, "yes"), (lou, "yes"), (may, "maybe"), (ned, "no")):
+        await bot.store.answer_rsvp(session.id, member.id, answer, now, capacity=None)
+    return session
+
+
+async def test_cancel_counts_households_and_people_the_same_before_and_after_and_as_many_are_told(bot, api, clock):
+    """Issue 15 item 5: the question and the answer say households and people, from one tally, and the number
+    of households told is the number of notices sent."""
+    await _families_answer(bot, clock.now())
+    coordinator = api.user(COORDINATOR_ID, "Coordinator")
+    await coordinator.send("/sessions")
+    assert "✅ Yes: 2 households, 5 people (3 adults, 2 children)" in coordinator.last_text()
+    assert "🤔 Maybe: 1 household, 1 person · ❌ No: 1 household" in coordinator.last_text()
+    await coordinator.send("/cancel")
+    await coordinator.tap("Tue 24 Nov, 10:00")
+    await coordinator.tap("No reason")
+    assert coordinator.last_text().endswith("We will tell everyone who said Yes or Maybe: 3 households (6 people).")
+    await coordinator.tap("Yes, cancel it")
+    assert coordinator.last_text().endswith("We are telling 3 households (6 people).")
+    await bot.dispatch()
+    told = [user_id for user_id in (1201, 1202, 1203, 1204) if api.sent_ok("sendMessage", user_id)]
+    assert told == [1201, 1202, 1203]
+
+
+def _plain(text: str) -> str:
+    """Without the invisible direction marks right-to-left texts carry."""
+    return "".join(char for char in text if char not in "\u200f\u200e\u2068\u2069")
+
+
+async def test_cancel_counts_in_ukrainian_and_arabic_by_their_plural_rules(bot, api, clock):
+    await _families_answer(bot, clock.now())
+    coordinator = api.user(COORDINATOR_ID, "Coordinator", language_code="uk")
+    await coordinator.send("/sessions")
+    assert "✅ Так: 2 домогосподарства, 5 осіб (3 дорослі, 2 дитини)" in coordinator.last_text()
+    assert "🤔 Можливо: 1 домогосподарство, 1 особа · ❌ Ні: 1 домогосподарство" in coordinator.last_text()
+    await coordinator.send("/cancel")
+    await coordinator.tap(coordinator.buttons()[0][0])
+    await coordinator.tap("Без причини")
+    assert coordinator.last_text().endswith("«Так» або «Можливо»: 3 домогосподарства (6 осіб).")
+    await coordinator.tap("Ні, залишити")
+
+    coordinator = api.user(COORDINATOR_ID, "Coordinator", language_code="ar")
+    await coordinator.send("/sessions")
+    assert "✅ نعم: أسرتان، 5 أشخاص (3 بالغين، طفلان)" in _plain(coordinator.last_text())
+    assert "🤔 ربما: أسرة واحدة، شخص واحد · ❌ لا: أسرة واحدة" in _plain(coordinator.last_text())
+    await coordinator.send("/cancel")
+    await coordinator.tap(coordinator.buttons()[0][0])
+    await coordinator.tap("بدون سبب")
+    assert _plain(coordinator.last_text()).endswith("سنبلغ كل من قال نعم أو ربما: 3 أسر (6 أشخاص).")
+    await coordinator.tap("نعم، ألغِها")
+    assert _plain(coordinator.last_text()).endswith("عدد من نبلغهم: 3 أسر (6 أشخاص).")
+
+
+async def test_sessions_and_summary_give_the_same_counts_in_the_same_units(bot, api, clock):
+    """Issue 15 item 5: /sessions and /summary name households and people alike, and agree."""
+    await _families_answer(bot, clock.now())
+    coordinator = api.user(COORDINATOR_ID, "Coordinator")
+    await coordinator.send("/sessions")
+    assert "✅ Yes: 2 households, 5 people (3 adults, 2 children)" in coordinator.last_text()
+    await coordinator.send("/summary")
+    await api.wait_quiet(COORDINATOR_ID)
+    # The chart comes on its own (drawn off the event loop), before or after the texts.
+    [private] = [text for text in coordinator.texts() if "Coming up in the next 7 days" in text]
+    assert "Yes 2 households, 5 people (3 adults, 2 children). Maybe 1 household. No 1 household." in private

@@ -82,3 +82,31 @@ def test_imm_bot_demo_on_its_own_writes_where_it_is_told(tmp_path):
     assert_the_week_was_shown(done.stdout)
     assert_files_written(tmp_path / "week")
     assert done.stderr == "", "nothing but the conversation on the terminal"
+
+
+def test_demo_keep_keeps_the_database_and_the_report_command_runs_on_it(tmp_path, monkeypatch, capsys,
+                                                                        root_log_level):
+    """Issue 15 item 10: the funder report can be tried: it is in the demo's output, and `--keep DIR` leaves a
+    database and a config.toml that `imm-bot report` reads."""
+    monkeypatch.chdir(tmp_path)
+    for name in [name for name in os.environ if name.startswith("IMM_")]:
+        monkeypatch.delenv(name)
+    assert cli.main(["demo", "--out", "week", "--keep", "kept"]) == 0
+    output = capsys.readouterr().out
+    report = (tmp_path / "week" / "funder-report" / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# Riverside Music Hub: report for 5 January 2027 to 8 February 2027")
+    assert "No sessions were held" not in report and "- People reached: 11" in report
+    assert (tmp_path / "week" / "funder-report" / "chart.png").read_bytes().startswith(PNG)
+    assert "funder-report/: the funder report for the term so far" in output
+    config = tmp_path / "kept" / "config.toml"
+    assert (tmp_path / "kept" / "demo.sqlite3").exists() and "token" not in config.read_text(encoding="utf-8")
+    assert "imm-bot --config kept/config.toml report --hub demo-hub --from 2027-01-05" in output
+
+    assert cli.main(["--config", str(config), "check-config"]) == 0
+    assert cli.main(["--config", str(config), "report", "--hub", "demo-hub", "--from", "2027-01-05", "--to",
+                     "2027-02-08", "--as-of", "2027-02-08", "--out", "again"]) == 0
+    assert (tmp_path / "again" / "report.md").read_text(encoding="utf-8") == report
+
+    capsys.readouterr()
+    assert cli.main(["demo", "--out", "week2", "--keep", "kept"]) == 2  # never over a kept database
+    assert "already exists" in capsys.readouterr().err

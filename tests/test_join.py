@@ -25,8 +25,11 @@ async def test_a_family_joins_with_a_child_and_both_consents(bot, api):
     anna = api.user(501, "Anna", language_code="en-GB")
     await join_as_family(bot, anna)
 
-    assert "You have joined Woking Community Hub" in anna.last_text()
-    assert "Mia" in anna.last_text()
+    welcome, card = anna.texts()[-2:]
+    assert "You have joined Woking Community Hub" in welcome and "Mia" in welcome
+    # A new member sees the next session's card at once, not only at the next reminder (issue 15 item 11).
+    assert card.startswith("🎶 Woking Community Hub\n📅 Tuesday 24 November, 10:00") and "Are you coming?" in card
+    assert anna.buttons()[0] == ["Yes", "No", "Maybe"]
     member = await bot.store.member_by_user(501)
     assert member is not None
     assert (member.first_name, member.language, member.role, member.chat_id) == ("Anna", "en", "family", 501)
@@ -138,7 +141,7 @@ async def test_names_with_emoji_other_scripts_hyphens_and_apostrophes_are_taken(
                           (517, "👨‍👩‍👧 Sam")):
         user = api.user(user_id, "Tester")
         await join_as_family(bot, user, companions=((name, "5 to 11", "My child"),))
-        assert "You have joined Woking Community Hub" in user.last_text(), name
+        assert "You have joined Woking Community Hub" in user.texts()[-2], name
         member = await bot.store.member_by_user(user_id)
         assert [c.name for c in await bot.store.companions_of(member.id)] == [name]
 

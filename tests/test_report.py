@@ -187,3 +187,30 @@ def test_csv_cells_a_spreadsheet_could_run_are_neutralised(tmp_path, capsys):
     text = csv_bytes(["h"] * len(cells), [cells]).decode("utf-8-sig")
     written = list(csv.reader(io.StringIO(text, newline="")))[1]
     assert written == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "fine", "a=b", "-3", "2.5"]
+
+
+def test_a_period_with_no_sessions_held_says_so_at_the_top(tmp_path, capsys):
+    """Issue 15 item 10: not "Sessions held: 0 (0)" and "Came to at least 0 of 0 weeks" with no warning."""
+    db, out, config = tmp_path / "imm.sqlite3", tmp_path / "report", tmp_path / "config.toml"
+    seed(db)
+    config.write_text(CONFIG.format(db=db), encoding="utf-8")
+    code = main(["--config", str(config), "report", "--hub", "woking", "--from", "2026-08-01", "--to", "2026-08-31",
+                 "--out", str(out)])
+    assert code == 0
+    lines = (out / "report.md").read_text(encoding="utf-8").split("\n")
+    assert lines[2].startswith("> **No sessions were held in this period**")
+    assert "- Sessions held: none" in lines and "(0)" not in "\n".join(lines)
+    assert not any("0 of 0 weeks" in line for line in lines)
+    assert "- No weekly sessions were held in this period, so there is nothing to measure yet." in lines
+
+
+def test_as_of_counts_what_had_happened_by_the_end_of_that_day(tmp_path, capsys):
+    db, out, config = tmp_path / "imm.sqlite3", tmp_path / "report", tmp_path / "config.toml"
+    seed(db)
+    config.write_text(CONFIG.format(db=db), encoding="utf-8")
+    base = ["--config", str(config), "report", "--hub", "woking", "--from", "2026-09-01", "--to", "2026-11-22"]
+    assert main([*base, "--out", str(out), "--as-of", "2026-08-31"]) == 0
+    assert "No sessions were held" in (out / "report.md").read_text(encoding="utf-8")
+    assert main([*base, "--out", str(tmp_path / "later"), "--as-of", "2026-11-22"]) == 0
+    later = (tmp_path / "later" / "report.md").read_text(encoding="utf-8")
+    assert "- Sessions held: 11 (weekly 10, sharing 1)" in later and "Prepared by imm-bot on 22 November 2026" in later

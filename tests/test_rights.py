@@ -100,7 +100,7 @@ async def test_mydata_sends_every_row_about_the_member_as_a_file_and_a_summary(b
     assert "Bartholomew" not in documents[0].params["document"]["content"].decode()
     summary = zeb.last_text()
     for expected in ("Name: Zebedee", "Hubs: Woking Community Hub", "Ottoline (5 to 11)", "Replies to sessions: 1",
-                     "Answers about how you felt: 2", "23 November 2026", TEXT_VERSIONS["wellbeing"]):
+                     "Answers about how you felt: 2", "23 November 2026"):
         assert expected in summary
 
 
@@ -173,13 +173,17 @@ async def test_stop_pauses_every_message_and_start_turns_them_back_on(bot, api):
     assert not (await bot.store.member_by_user(ZEB_ID)).paused
 
 
-async def test_consent_shows_each_consent_with_its_date_and_version(bot, api):
+async def test_consent_shows_each_consent_with_its_date_and_no_internal_version(bot, api):
+    """Issue 15 item 11: the text version is a code for the records (it stays in the /mydata file), not for people."""
     zeb, _ = await join_zebedee(bot, api)
     await zeb.send("/consent")
     text = zeb.last_text()
     assert "Messages: reminders and news" in text and "How you feel" in text
-    assert f"Yes, since 23 November 2026 (text {TEXT_VERSIONS['contact']})" in text
-    assert f"(text {TEXT_VERSIONS['wellbeing']})" in text
+    assert text.count("Yes, since 23 November 2026.") == 2
+    assert "(text" not in text and TEXT_VERSIONS["contact"] not in text and TEXT_VERSIONS["wellbeing"] not in text
+    await zeb.send("/mydata")
+    summary = zeb.last_text()
+    assert "Yes, since 23 November 2026." in summary and TEXT_VERSIONS["contact"] not in summary
     assert zeb.buttons() == [["❌ No more messages"], ["❌ No, stop asking"]]
 
 

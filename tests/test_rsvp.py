@@ -130,10 +130,11 @@ async def test_someone_holding_a_place_cannot_take_more_than_is_free(capped, api
     await api.user(932, "Dan").tap("Yes")
     assert "You said Yes" in api.user(932, "Dan").last_text()
     await mum_chat.tap("Who is coming?")
-    await mum_chat.tap("Baby")
-    calls = await mum_chat.tap("Confirm")
+    calls = await mum_chat.tap("Baby")  # each tick is saved at once, so the refusal comes at once too
     alert = next(c for c in calls if c.method == "answerCallbackQuery").params
     assert "not enough room" in alert["text"] and alert.get("show_alert")
+    assert mum_chat.buttons()[0] == ["✓ Kid", "Baby"], "the list shows what is saved"
+    await mum_chat.tap("Confirm")
     rsvp = await bot.store.rsvp(session.id, mum.id)
     assert len(rsvp.companion_ids) == 1 and rsvp.waitlisted_at is None
 
@@ -171,9 +172,19 @@ async def test_next_shows_the_next_sessions_of_all_my_hubs_with_answers_and_butt
     gus = api.user(951, "Gus")
     await gus.send("/next")
     cards = gus.texts()
-    assert len(cards) == 4
+    # One card per hub, then the later sessions as dates: not four cards and twelve buttons (issue 15 item 11).
+    assert len(cards) == 3
     assert "Woking Community Hub" in cards[0] and "You said Yes" in cards[0]
     assert "Camden Hub" in cards[1] and "Thursday 26 November, 16:00" in cards[1] and "Are you coming?" in cards[1]
+    assert cards[2] == ("Later: Tue 1 Dec, 10:00 · Thu 3 Dec, 16:00. I will remind you before each one."
+                        " To answer now, tap a date.")
+    assert gus.buttons() == [["Tue 1 Dec, 10:00"], ["Thu 3 Dec, 16:00"]]
+    later = gus.messages()[2]["message_id"]
+    await gus.tap("Thu 3 Dec, 16:00")  # opens that session's card in place of the list
+    assert "Thursday 3 December, 16:00" in gus.texts()[2] and "Are you coming?" in gus.texts()[2]
+    await gus.tap("Maybe", message_id=later)
+    sessions = await bot.store.upcoming_sessions("camden", bot.services.clock.now(), 2)
+    assert (await bot.store.rsvp(sessions[1].id, member.id)).answer == "maybe"
     await gus.tap("No", message_id=gus.messages()[1]["message_id"])
     camden = await next_session(bot, "camden")
     assert (await bot.store.rsvp(camden.id, member.id)).answer == "no"

@@ -27,8 +27,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.domain.calendar import sessions_between
 from bot.messages.catalog import Catalog
-from bot.reports.summary import Ratio, Render, split_message, summary_messages
+from bot.reports.summary import Ratio, Render, WeekFigures, render_summary, split_message, summary_messages
 from bot.reports.weekly_summary import Period, gather, latest_due, term_period, week_before, week_so_far
 from storage import Store
 from storage.presence import Window
@@ -40,9 +41,9 @@ WEEK10 = [
     "",
     "Sessions",
     "Tuesday 17 November, 10:00: register taken",
-    "Said Yes 9 (14 people), Maybe <5, No <5",
-    "Came 15: returning 12, new <5, walk-ins <5",
-    "Said Yes but did not come: <5",
+    "Said Yes: 9 households (14 people). Maybe: <5 households. No: <5 households.",
+    "Came: 15 people. Came before 12, first time <5, walk-ins <5.",
+    "Said Yes but did not come: <5 households",
     "",
     "Check-ins",
     "Response rate: 91% (10 of 11 asked)",
@@ -70,7 +71,8 @@ PRIVATE = [
     "• Omar: has gone quiet",
     "",
     "Coming up in the next 7 days",
-    "Tuesday 24 November, 10:00: Yes 5 (6 adults, 2 children), Maybe 2, No 1, waiting list 1",
+    "Tuesday 24 November, 10:00: Yes 5 households, 8 people (6 adults, 2 children). Maybe 2 households."
+    " No 1 household. Waiting list 1 household.",
 ]
 
 
@@ -143,13 +145,13 @@ async def test_week_nine_has_no_register_so_attendance_is_inferred(term):
     start = lines.index("Sessions")
     assert lines[start + 1:start + 10] == [
         "Tuesday 10 November, 10:00: no register, worked out from RSVPs and check-ins",
-        "Said Yes 10 (15 people), Maybe 0, No 0",
-        "Came 14: returning 14, new 0, walk-ins 0",
-        "Said Yes but did not come: <5",
+        "Said Yes: 10 households (15 people). Maybe: 0 households. No: 0 households.",
+        "Came: 14 people. Came before 14, first time 0, walk-ins 0.",
+        "Said Yes but did not come: <5 households",
         "Saturday 14 November, 14:00 (Autumn sharing): register taken",
-        "Said Yes <5 (5 people), Maybe 0, No 0",
-        "Came 9: returning <5, new <5, walk-ins <5",
-        "Said Yes but did not come: 0",
+        "Said Yes: <5 households (5 people). Maybe: 0 households. No: 0 households.",
+        "Came: 9 people. Came before <5, first time <5, walk-ins <5.",
+        "Said Yes but did not come: 0 households",
         "",
     ]
     assert "Term so far: Autumn 2026, 9 weeks" in lines
@@ -163,8 +165,8 @@ async def test_this_week_so_far_on_a_wednesday(term):
     figures = await gather(store, hub, period, wednesday, so_far=True)
     public, private = summary_messages(figures, Catalog.load())
     assert public.startswith("📊 Woking Community Hub: this week so far, Monday 16 November to Wednesday 18 November")
-    assert "Came 15: returning 12, new <5, walk-ins <5" in public
-    assert "Tuesday 24 November, 10:00: Yes 5 (6 adults, 2 children)" in private
+    assert "Came: 15 people. Came before 12, first time <5, walk-ins <5." in public
+    assert "Tuesday 24 November, 10:00: Yes 5 households, 8 people (6 adults, 2 children)" in private
 
 
 def test_the_summary_is_due_at_the_hubs_local_time_across_the_clock_change():
@@ -233,3 +235,55 @@ async def test_a_quiet_week_at_a_hub_without_terms_still_makes_a_short_clear_sum
     assert "Term so far" not in public and figures.term_weeks == []
     assert "Nobody needs a follow-up." in private and "No sessions in the next 7 days." in private
     assert "Safeguarding alerts: 0 raised, 0 acknowledged. Still waiting: 0." in private
+
+
+# ---------------------------------------------------------------- issue 15 item 7: the summary's wording
+
+def _first_week(**changes) -> WeekFigures:
+    from storage.reports import AlertTally
+    from storage.snapshot import HeldSessionTally, ReturnTally
+
+    held = HeldSessionTally(session_id=1, kind="weekly", title="", starts_at=datetime(2026, 11, 17, 10, tzinfo=UTC),
+                            local_date=date(2026, 11, 17), register_taken=True, yes=0, maybe=0, no=0, yes_people=0,
+                            attended=1, walk_ins=1, new=0, returning=0, no_shows=0)
+    values = dict(hub_name="Woking Community Hub", timezone="Europe/London", first_day=date(2026, 11, 16),
+                  last_day=date(2026, 11, 22), so_far=False, sessions=[held], checkins=[], term_name="Autumn 2026",
+                  term_weeks=[], term_checkins=[],
+                  returns=ReturnTally(weeks=1, next_week_back=0, next_week_of=0, starters=1, last_week=1,
+                                      starters_back=0, span=1, need=1, regulars=0, people=1),
+                  follow_ups=[], upcoming=[], alerts=AlertTally(0, 0, 0, 0, 0, 0))
+    return WeekFigures(**{**values, **changes})
+
+
+def test_a_first_time_walk_in_is_not_shown_as_returning_and_one_week_is_one_week():
+    public, _ = render_summary(_first_week(), Catalog.load())
+    assert "Came: <5 people. Came before 0, first time 0, walk-ins <5." in public.split("\n")
+    assert "Term so far: Autumn 2026, 1 week" in public.split("\n")
+    assert "weeks" not in public
+
+
+def test_no_follow_up_heading_over_nobody():
+    _, private = render_summary(_first_week(), Catalog.load())
+    assert "Nobody needs a follow-up." in private and "Please get in touch with:" not in private
+    from storage.snapshot import FollowUp
+    _, private = render_summary(_first_week(follow_ups=[FollowUp(1, "Omar", "quiet")]), Catalog.load())
+    assert "Please get in touch with:\n• Omar: has gone quiet" in private and "Nobody needs" not in private
+
+
+async def test_a_cancelled_week_says_the_session_was_cancelled(tmp_path):
+    hub = term_hub(terms=[], events=[])
+    async with Store(tmp_path / "cancelled.sqlite3") as store:
+        await store.sync_hubs([hub], JOINED)
+        first, last = date(2026, 11, 1), date(2026, 11, 30)
+        await store.sync_sessions(hub.id, sessions_between(hub, first, last), first, last, JOINED,
+                                  change_notice="session_changed")
+        [tuesday] = await store.sessions_of_hub(hub.id, datetime(2026, 11, 16, tzinfo=UTC),
+                                                datetime(2026, 11, 23, tzinfo=UTC))
+        await store.cancel_session_telling(tuesday.id, "The hall flooded", datetime(2026, 11, 16, 9, tzinfo=UTC),
+                                           notice_kind="session_cancelled", expires_at=tuesday.ends_at)
+        figures = await gather(store, hub, week_before(date(2026, 11, 23)), SUMMARY_DUE, so_far=False)
+        public, _ = summary_messages(figures, Catalog.load())
+    lines = public.split("\n")
+    assert "No sessions were held this week." in lines
+    assert "Tuesday 17 November, 10:00: cancelled" in lines
+    assert "The hall flooded" not in public  # a reason may name someone; this part may be forwarded

@@ -18,14 +18,17 @@ def woking(start: str, **overrides: Any) -> list[Any]:
 
 
 async def answer(person: SimulatedUser, answers: dict[int, str]) -> None:
-    """Ask /next and tap the answer (y, n or m) on each session's card, as a member does, in any language."""
-    await person.send("/next")
-    for message in person.messages():
-        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
-            for button in row:
-                _, session, action = (str(button.get("callback_data", "")) + "::").split(":")[:3]
-                if session.isdigit() and answers.get(int(session)) == action:
-                    await person.tap_data(button["callback_data"], message_id=message["message_id"])
+    """Ask /next and tap the answer (y, n or m) on each session's card, as a member does, in any language: the
+    next session's card, or a later date's button, which opens that session's card in its place."""
+    for wanted_session, wanted in answers.items():
+        await person.send("/next")
+        for action in ("s", wanted):
+            for message in person.messages():
+                for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                    for button in row:
+                        _, session, tapped = (str(button.get("callback_data", "")) + "::").split(":")[:3]
+                        if session == str(wanted_session) and tapped == action:
+                            await person.tap_data(button["callback_data"], message_id=message["message_id"])
 
 
 async def test_a_moved_start_time_keeps_every_answer_tells_each_person_once_and_reminds_at_the_new_time(

@@ -1,4 +1,18 @@
-"""Message catalogs: every sentence a person reads, per language, with named placeholders."""
+"""Message catalogs: every sentence a person reads, per language, with named placeholders.
+
+A count is worded by the language's own plural rules (CLDR, through Babel), never by `if n == 1`: a plural key
+is a small table whose keys are CLDR categories, e.g. in uk.toml
+
+    [units.people]
+    one = "{count} особа"
+    few = "{count} особи"
+    many = "{count} осіб"
+    other = "{count} особи"
+
+and `Catalog.plural("units.people", "uk", 5)` gives "5 осіб". Each language lists exactly the categories its
+rules use, plus "other" (English and Urdu: one, other; Ukrainian: one, few, many, other; Arabic: zero, one,
+two, few, many, other). Sentences take such counted phrases as placeholders, so word order stays free.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +22,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from babel import Locale
 
 DEFAULT_LANGUAGE = "en"
 RLM, LRM, FSI, PDI = "\u200f", "\u200e", "\u2068", "\u2069"
@@ -29,17 +45,47 @@ LANGUAGES: dict[str, Language] = {
 }
 
 
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+
+Plurals = dict[str, dict[str, dict[str, str]]]  # language -> key -> CLDR category -> template
+
+
+def plural_categories(lang: str) -> frozenset[str]:
+    """The CLDR categories a language's catalog must give for every plural key ("other" included)."""
+    return Locale.parse(lang).plural_form.tags | {"other"}
+
+
+def plural_category(lang: str, count: int) -> str:
+    return str(Locale.parse(lang).plural_form(count))
+
+
 class Catalog:
     """Looks up `key` in the reader's language, falling back to English for a missing key."""
 
-    def __init__(self, catalogs: dict[str, dict[str, str]]) -> None:
+    def __init__(self, catalogs: dict[str, dict[str, str]], plurals: Plurals | None = None) -> None:
         if DEFAULT_LANGUAGE not in catalogs:
             raise ValueError("the English catalog is required")
         self.catalogs = catalogs
+        self.plurals: Plurals = plurals or {}
 
     @classmethod
     def load(cls) -> Catalog:
-        return cls(load_catalogs())
+        return cls(load_catalogs(), load_plurals())
+
+    def plural(self, key: str, lang: str | None, count: int, /, *, shown: str | None = None, **values: Any) -> str:
+        """A counted phrase ("1 household", "5 осіб", "أسرتان"): the form the language's rules pick for `count`.
+
+        A phrase to put into a sentence through `get`, which isolates it; so no right-to-left mark here.
+        `shown` replaces the number in the text (a hidden small count, "<5"), the form still chosen by `count`.
+        Falls back to English when the language lacks the key, and to "other" when it lacks the category.
+        """
+        lang = lang if lang in self.catalogs else DEFAULT_LANGUAGE
+        forms = self.plurals.get(lang, {}).get(key)
+        if forms is None:
+            lang, forms = DEFAULT_LANGUAGE, self.plurals[DEFAULT_LANGUAGE][key]
+        template = forms.get(plural_category(lang, count), forms["other"])
+        isolated = {name: _isolate(value, lang) for name, value in values.items()}
+        return template.format(count=count if shown is None else shown, **isolated)
 
     @property
     def languages(self) -> list[Language]:
@@ -93,21 +139,41 @@ def placeholders(template: str) -> set[str]:
 
 
 @cache
-def load_catalogs() -> dict[str, dict[str, str]]:
+def _load() -> tuple[dict[str, dict[str, str]], Plurals]:
     catalogs: dict[str, dict[str, str]] = {}
+    plurals: Plurals = {}
     for entry in resources.files("bot.messages.locales").iterdir():
         if entry.name.endswith(".toml"):
-            data = tomllib.loads(entry.read_text(encoding="utf-8"))
-            catalogs[entry.name.removesuffix(".toml")] = {k: str(v) for k, v in _flatten(data).items()}
-    return catalogs
+            lang = entry.name.removesuffix(".toml")
+            flat: dict[str, Any] = {}
+            forms: dict[str, dict[str, str]] = {}
+            _flatten(tomllib.loads(entry.read_text(encoding="utf-8")), flat, forms)
+            catalogs[lang] = {k: str(v) for k, v in flat.items()}
+            plurals[lang] = forms
+    return catalogs, plurals
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
+def load_catalogs() -> dict[str, dict[str, str]]:
+    """Every language's plain templates, by dotted key."""
+    return _load()[0]
+
+
+def load_plurals() -> Plurals:
+    """Every language's plural keys: key -> CLDR category -> template."""
+    return _load()[1]
+
+
+def is_plural_table(value: Any) -> bool:
+    """A table whose keys are all CLDR plural categories, "other" among them."""
+    return isinstance(value, dict) and "other" in value and set(value) <= set(PLURAL_CATEGORIES)
+
+
+def _flatten(data: dict[str, Any], flat: dict[str, Any], forms: dict[str, dict[str, str]], prefix: str = "") -> None:
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
+        if is_plural_table(value):
+            forms[name] = {category: str(text) for category, text in value.items()}
+        elif isinstance(value, dict):
+            _flatten(value, flat, forms, f"{name}.")
         else:
             flat[name] = value
-    return flat

@@ -24,7 +24,8 @@ ANSWER_CODES = {"yes": "y", "no": "n", "maybe": "m"}
 
 
 def rsvp_data(session_id: int, action: str) -> str:
-    """`r:<session id>:<action>`: y / n / m answer, w who is coming, t<mask> toggle, c<mask> confirm."""
+    """`r:<session id>:<action>`: y / n / m answer, w who is coming, t<mask> toggle, c<mask> confirm, s show the
+    session's card (a later date in /next)."""
     return f"{RSVP_PREFIX}:{session_id}:{action}"
 
 

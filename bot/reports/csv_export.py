@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.sessions import Session
+from bot.messages.catalog import load_catalogs
 from bot.messages.i18n import format_clock
 from bot.reports.charts import off_loop
 from storage.exports import answer_row
@@ -48,6 +49,26 @@ def neutralised(cell: object) -> object:
     return cell
 
 
+def value(column: str, code: str | None) -> str:
+    """A stored code as coordinators say it ("a_little" -> "A little"), from the [csv_values] catalog table.
+
+    An unknown code is written as it is, so no row is lost to a wording that is missing.
+    """
+    if code is None or code == "":
+        return ""
+    return _ENGLISH.get(f"csv_values.{column}_{code}", code)
+
+
+def _band(code: str | None) -> str:
+    """Age bands by the names the join buttons show ("5 to 11", "65 or older"), never "age_5_11" beside "older"."""
+    if not code:
+        return ""
+    return _ENGLISH.get(f"age_band.{code}", code)
+
+
+_ENGLISH = load_catalogs()["en"]
+
+
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -78,12 +99,13 @@ def export_bytes(hub: HubSettings, sessions: Sequence[Session], held: dict[int, 
     return {
         "sessions.csv": _sessions_csv(hub, sessions, held, checkins),
         "attendance.csv": csv_bytes(ATTENDANCE_COLUMNS, (
-            (r.session_id, r.local_date.isoformat(), r.person, r.what, r.age_band, r.source)
+            (r.session_id, r.local_date.isoformat(), r.person, value("type", r.what), _band(r.age_band),
+             value("source", r.source))
             for r in map(attendance_row, attendance)
         )),
         "answers.csv": csv_bytes(ANSWER_COLUMNS, (
-            (r.session_id, r.local_date.isoformat(), r.person, r.feeling, r.connected, int(r.could_not_come),
-             r.answered_as)
+            (r.session_id, r.local_date.isoformat(), r.person, value("feeling", r.feeling),
+             value("connected", r.connected), int(r.could_not_come), value("answered_as", r.answered_as))
             for r in map(answer_row, answers)
         )),
     }

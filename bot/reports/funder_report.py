@@ -77,8 +77,10 @@ async def gather_report(store: Store, hub: HubSettings, period: Period, now: dat
 def render_report(f: ReportFigures, texts: Catalog) -> str:
     r = Render(texts, "en", forwardable=True)
     first, last = long_date(f.period.first), long_date(f.period.last)
-    lines = [r.t("report.title", hub=f.hub.name, first=first, last=last), "",
-             r.t("report.prepared", today=long_date(f.today)), ""]
+    lines = [r.t("report.title", hub=f.hub.name, first=first, last=last), ""]
+    if not f.sessions:  # said first, so "Sessions held: 0" and "0 of 0 weeks" are not read as results
+        lines += [r.t("report.empty_warning", hub=f.hub.name), ""]
+    lines += [r.t("report.prepared", today=long_date(f.today)), ""]
     for section in (_sessions, _reach, _feelings, _returns, _measures, _alerts, _city, _files):
         lines += [*section(f, r), ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -87,8 +89,9 @@ def render_report(f: ReportFigures, texts: Catalog) -> str:
 def _sessions(f: ReportFigures, r: Render) -> list[str]:
     kinds = Counter(s.kind for s in f.sessions)
     listed = ", ".join(r.t(f"report.kind_{kind}", count=kinds[kind]) for kind in KINDS if kinds[kind])
-    return [r.t("report.sessions_heading"), r.t("report.sessions_held", count=len(f.sessions), kinds=listed or "0"),
-            r.t("report.sessions_cancelled", count=f.cancelled)]
+    held = (r.t("report.sessions_held", count=len(f.sessions), kinds=listed) if f.sessions
+            else r.t("report.sessions_none"))
+    return [r.t("report.sessions_heading"), held, r.t("report.sessions_cancelled", count=f.cancelled)]
 
 
 def _reach(f: ReportFigures, r: Render) -> list[str]:
@@ -133,6 +136,8 @@ def _feelings(f: ReportFigures, r: Render) -> list[str]:
 
 
 def _returns(f: ReportFigures, r: Render) -> list[str]:
+    if f.returns.weeks == 0:
+        return [r.t("report.return_heading"), r.t("report.return_none")]
     back = return_measures(f.returns)
     return [r.t("report.return_heading"),
             r.t("report.return_next_week", ratio=r.ratio(back.next_week)),

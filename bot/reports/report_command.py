@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import UTC, datetime, time
 
 from bot.config import EXIT_CONFIG, HubSettings, Settings
 from bot.domain.clock import SystemClock
@@ -26,13 +27,17 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
     if args.last < args.first:
         print("imm-bot report: --to is before --from", file=sys.stderr)
         return EXIT_CONFIG
-    files = asyncio.run(_build(settings, hub, Period(args.first, args.last)))
+    now = SystemClock().now()
+    as_of = getattr(args, "as_of", None)
+    if as_of is not None:  # the end of that day in the hub's time zone
+        now = datetime.combine(as_of, time(23, 59, 59), hub.tz).astimezone(UTC)
+    files = asyncio.run(_build(settings, hub, Period(args.first, args.last), now))
     for path in write_files(args.out, files):
         print(path)
     return 0
 
 
-async def _build(settings: Settings, hub: HubSettings, period: Period) -> dict[str, bytes]:
+async def _build(settings: Settings, hub: HubSettings, period: Period, now: datetime) -> dict[str, bytes]:
     """Read the bot's database (safe while the bot runs: reads never block its writes in WAL mode)."""
     async with Store(settings.storage.path) as store:
-        return await report_files(store, hub, period, SystemClock().now(), Catalog.load())
+        return await report_files(store, hub, period, now, Catalog.load())

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from bot.domain.sessions import Session
 from bot.messages.catalog import Catalog
 from bot.messages.i18n import format_clock
 from storage.reports import AlertTally, CheckinTally, UpcomingTally
@@ -124,6 +125,7 @@ class WeekFigures:
     follow_ups: Sequence[FollowUp]
     upcoming: Sequence[UpcomingTally]
     alerts: AlertTally
+    cancelled: Sequence[Session] = ()  # the week's cancelled sessions, said as such (not "no sessions were held")
 
 
 class Render:
@@ -140,16 +142,23 @@ class Render:
             return self.t("summary.small")
         return str(n)
 
-    def counts(self, values: Sequence[int]) -> list[str]:
-        """Counts that add up to a total shown elsewhere (secondary suppression).
+    def counted(self, key: str, n: int) -> str:
+        """A count with its noun by the language's plural rules ("1 household", "<5 people")."""
+        hidden = self.forwardable and 0 < n < SUPPRESS_BELOW
+        return self.texts.plural(key, self.lang, SUPPRESS_BELOW if hidden else n,
+                                 shown=self.t("summary.small") if hidden else None)
 
-        When exactly one of them is hidden, the smallest other one is hidden too, or subtracting from the total
-        would give the hidden one away. A hidden count under 5 shows as "<5" (true even of 0); a larger one
-        shows as "not shown".
+    def counts(self, values: Sequence[int], *, total_shown: bool = True) -> list[str]:
+        """Counts that add up to a total (secondary suppression).
+
+        When exactly one of them is hidden and the total is shown, the smallest other one is hidden too, or
+        subtracting from the total would give the hidden one away. A hidden count under 5 shows as "<5" (true
+        even of 0); a larger one shows as "not shown". When the total is hidden itself, nothing can be worked
+        out, so a 0 stays 0 (a first-time walk-in is not shown as "returning <5").
         """
         shown = [self.count(n) for n in values]
         small = [i for i, n in enumerate(values) if 0 < n < SUPPRESS_BELOW]
-        if self.forwardable and len(small) == 1 and len(values) > 1:
+        if self.forwardable and total_shown and len(small) == 1 and len(values) > 1:
             other = min((i for i in range(len(values)) if i != small[0]), key=lambda i: values[i])
             shown[other] = self.t("summary.small" if values[other] < SUPPRESS_BELOW else "summary.not_shown")
         return shown
@@ -179,7 +188,7 @@ def _day(day: date, lang: str) -> str:
     return format_date(day, "EEEE d MMMM", locale=lang)
 
 
-def _session_name(r: Render, tz: str, session: HeldSessionTally | UpcomingTally) -> str:
+def _session_name(r: Render, tz: str, session: HeldSessionTally | UpcomingTally | Session) -> str:
     title = f" ({session.title})" if session.title else ""
     return r.t("summary.session_name", day=_day(session.starts_at.astimezone(ZoneInfo(tz)).date(), r.lang),
                time=format_clock(session.starts_at, tz, r.lang), title=title)
@@ -189,17 +198,23 @@ def _forwardable(f: WeekFigures, r: Render) -> str:
     title_key = "summary.title_so_far" if f.so_far else "summary.title"
     lines = [r.t(title_key, hub=f.hub_name, first=_day(f.first_day, r.lang), last=_day(f.last_day, r.lang)),
              r.t("summary.forward_note"), "", r.t("summary.sessions_heading")]
-    if not f.sessions:
+    if not f.sessions and not f.cancelled:
         lines.append(r.t("summary.no_sessions"))
+    elif not f.sessions:
+        lines.append(r.t("summary.none_held"))
     for s in f.sessions:
         source = r.t("summary.source_register" if s.register_taken else "summary.source_inferred")
         lines.append(r.t("summary.session_line", name=_session_name(r, f.timezone, s), source=source))
-        lines.append(r.t("summary.answers_line", yes=r.count(s.yes), people=r.count(s.yes_people),
-                         maybe=r.count(s.maybe), no=r.count(s.no)))
-        returning, new, walk_ins = r.counts([s.returning, s.new, s.walk_ins])
-        lines.append(r.t("summary.came_line", came=r.count(s.attended), returning=returning, new=new,
-                         walk_ins=walk_ins))
-        lines.append(r.t("summary.no_shows_line", no_shows=r.count(s.no_shows)))
+        lines.append(r.t("summary.answers_line", yes=r.counted("counts.households", s.yes),
+                         people=r.counted("counts.people", s.yes_people),
+                         maybe=r.counted("counts.households", s.maybe), no=r.counted("counts.households", s.no)))
+        total_shown = not (r.forwardable and 0 < s.attended < SUPPRESS_BELOW)
+        returning, new, walk_ins = r.counts([s.returning, s.new, s.walk_ins], total_shown=total_shown)
+        lines.append(r.t("summary.came_line", came=r.counted("counts.people", s.attended), returning=returning,
+                         new=new, walk_ins=walk_ins))
+        lines.append(r.t("summary.no_shows_line", no_shows=r.counted("counts.households", s.no_shows)))
+    for c in f.cancelled:  # the reason stays out: this part may be forwarded, and a reason may name someone
+        lines.append(r.t("summary.cancelled_line", name=_session_name(r, f.timezone, c)))
     week = total_checkins(f.checkins)
     lines += ["", r.t("summary.checkins_heading")]
     if week.asked == 0:
@@ -221,7 +236,7 @@ def _forwardable(f: WeekFigures, r: Render) -> str:
 def _term_lines(f: WeekFigures, r: Render) -> list[str]:
     term = total_checkins(f.term_checkins)
     weeks = f.returns.weeks if f.returns else 0
-    lines = [r.t("summary.term_heading", term=f.term_name, weeks=weeks),
+    lines = [r.t("summary.term_heading", term=f.term_name, weeks=r.texts.plural("counts.weeks", r.lang, weeks)),
              r.t("summary.happier_line", ratio=r.ratio(term.happier_leaving, "ratio_answers")),
              r.t("summary.connected_line", ratio=r.ratio(term.more_connected, "ratio_answers"))]
     if f.returns is not None and weeks > 1:
@@ -239,9 +254,9 @@ def _private(f: WeekFigures, r: Render) -> str:
     lines = [r.t("summary.private_title"), "",
              r.t("summary.low_line", count=week.less_happy),
              r.t("summary.alerts_line", raised=a.raised, acknowledged=a.acknowledged, waiting=a.open_now),
-             "", r.t("summary.follow_heading")]
-    if not f.follow_ups:
-        lines.append(r.t("summary.follow_none"))
+             ""]
+    # A heading over nothing ("Please get in touch with:" then "Nobody needs a follow-up.") reads as a list lost.
+    lines.append(r.t("summary.follow_heading") if f.follow_ups else r.t("summary.follow_none"))
     for person in f.follow_ups[:MAX_FOLLOW_UPS]:
         lines.append(r.t(f"summary.follow_{person.reason}", name=person.first_name))
     if len(f.follow_ups) > MAX_FOLLOW_UPS:
@@ -250,8 +265,12 @@ def _private(f: WeekFigures, r: Render) -> str:
     if not f.upcoming:
         lines.append(r.t("summary.next_none"))
     for u in f.upcoming:
-        lines.append(r.t("summary.next_line", name=_session_name(r, f.timezone, u), yes=u.yes, adults=u.adults,
-                         children=u.children, maybe=u.maybe, no=u.no, waitlisted=u.waitlisted))
+        lines.append(r.t("summary.next_line", name=_session_name(r, f.timezone, u),
+                         yes=r.counted("counts.households", u.yes),
+                         people=r.counted("counts.people", u.adults + u.children),
+                         adults=r.counted("counts.adults", u.adults), children=r.counted("counts.children", u.children),
+                         maybe=r.counted("counts.households", u.maybe), no=r.counted("counts.households", u.no),
+                         waitlisted=r.counted("counts.households", u.waitlisted)))
     return "\n".join(lines)
 
 

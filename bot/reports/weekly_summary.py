@@ -103,6 +103,7 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
         follow_ups=follow_ups,
         upcoming=await store.upcoming_tallies(hub.id, now, now + timedelta(days=7)),
         alerts=await store.alert_tally(hub.id, week.start, week.end),
+        cancelled=[s for s in await store.sessions_of_hub(hub.id, week.start, min(week.end, now)) if s.cancelled],
     )
 
 
@@ -118,10 +119,10 @@ def chart_words(figures: WeekFigures, texts: Catalog, lang: str = "en") -> Chart
 
 
 def chart_png(figures: WeekFigures, texts: Catalog, lang: str = "en") -> bytes:
-    return attendance_chart(figures.term_weeks, chart_words(figures, texts, lang), forwardable=True)
+    return attendance_chart(figures.term_weeks, chart_words(figures, texts, lang), forwardable=True, lang=lang)
 
 
 async def draw_chart_png(figures: WeekFigures, texts: Catalog, lang: str = "en") -> bytes:
     """chart_png in the drawing process: the event loop (and its GIL) stays free for taps meanwhile."""
     return await off_process(attendance_chart, list(figures.term_weeks), chart_words(figures, texts, lang),
-                             forwardable=True)
+                             forwardable=True, lang=lang)

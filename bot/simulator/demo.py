@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -22,9 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import build_application
-from bot.config import Settings
+from bot.config import EXIT_CONFIG, Settings
 from bot.domain.clock import ManualClock
+from bot.messages.catalog import Catalog
+from bot.reports.funder_report import report_files, write_files
+from bot.reports.weekly_summary import Period
 from bot.runtime import dispatch_now, running
+from bot.services import services
 from bot.simulator import demo_setup
 from bot.simulator.demo_setup import COORDINATOR, FAMILIES, LEAD, Person
 from bot.simulator.localapi import LocalBotApi, SimulatedUser
@@ -38,11 +44,21 @@ QUIET = 0.03
 
 
 
+KEPT_DATABASE = "demo.sqlite3"
+KEPT_CONFIG = "config.toml"
+REPORT_FOLDER = "funder-report"
+
+
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     if not getattr(args, "verbose", False):
         logging.getLogger().setLevel(logging.WARNING)  # the bot's log would bury the conversation
     out = getattr(args, "out", None) or DEFAULT_OUT
-    return asyncio.run(run_demo(out, _print))
+    keep = getattr(args, "keep", None)
+    if keep is not None and (keep / KEPT_DATABASE).exists():
+        print(f"imm-bot demo: {keep / KEPT_DATABASE} already exists: give --keep an empty folder, or delete it first",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(run_demo(out, _print, keep=keep))
 
 
 def _print(line: str) -> None:
@@ -209,7 +225,47 @@ def save_attachments(api: LocalBotApi, chat_id: int, since: int, out: Path) -> l
     return sorted(set(written))
 
 
-async def run_demo(out: Path, write: Callable[[str], None]) -> int:
+def kept_config(database: Path) -> str:
+    """A configuration for the kept database: the demo hub, no token (`report`, `check-config`, `chat --db`)."""
+    hub = demo_setup.demo_hub()
+    [slot] = hub.weekly
+    [term] = hub.terms
+    return f"""# Written by `imm-bot demo --keep`: the demo hub and its database, to try the funder report on.
+# The demo's week is in {term.start.year}: give `report` a day after it with --as-of.
+
+[storage]
+path = {json.dumps(str(database.resolve()))}
+
+[[hubs]]
+id = {json.dumps(hub.id)}
+name = {json.dumps(hub.name)}
+venue = {json.dumps(hub.venue)}
+timezone = {json.dumps(hub.timezone)}
+coordinators = {list(hub.coordinators)}
+safeguarding_lead = {hub.safeguarding_lead}
+skip_bank_holidays = {str(hub.skip_bank_holidays).lower()}
+checkin_after_minutes = {hub.checkin_after_minutes}
+
+[[hubs.weekly]]
+weekday = "{slot.weekday}"
+start = "{slot.start:%H:%M}"
+duration_minutes = {slot.duration_minutes}
+
+[[hubs.terms]]
+name = {json.dumps(term.name)}
+start = {term.start.isoformat()}
+end = {term.end.isoformat()}
+"""
+
+
+async def funder_report(application: Any, now: datetime) -> dict[str, bytes]:
+    """The funder report of the demo hub from the term's first day to today, as `imm-bot report` writes it."""
+    hub = demo_setup.demo_hub()
+    period = Period(hub.terms[0].start, now.astimezone(hub.tz).date())
+    return await report_files(services(application).store, hub, period, now, Catalog.load())
+
+
+async def run_demo(out: Path, write: Callable[[str], None], *, keep: Path | None = None) -> int:
     began = time.monotonic()
     lines: list[str] = []
 
@@ -221,17 +277,31 @@ async def run_demo(out: Path, write: Callable[[str], None]) -> int:
     record("Everything below is the real bot and its database; the people and the clock are simulated.")
     async with AsyncExitStack() as stack:
         api = await stack.enter_async_context(LocalBotApi())
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="imm-demo-")))
+        if keep is None:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="imm-demo-")))
+        else:
+            folder = keep
+            folder.mkdir(parents=True, exist_ok=True)
         clock = ManualClock(demo_setup.START)
-        application = build_application(demo_setup.demo_settings(api, folder / "demo.sqlite3"), clock=clock)
+        application = build_application(demo_setup.demo_settings(api, folder / KEPT_DATABASE), clock=clock)
         await stack.enter_async_context(running(application, dispatcher=False, poll_timeout=1))
         stage = Stage(api, application, clock, record)
         stage.transcript.skip()
         summary_starts = await play_week(stage)
         files = save_attachments(api, COORDINATOR.user_id, summary_starts, out)
+        report = write_files(out / REPORT_FOLDER, await funder_report(application, clock.now()))
     record(f"\nThe demo took {time.monotonic() - began:.0f} seconds. Written to {_shown(out)}:")
     for path in [*files, out / "conversation.txt"]:
         record(f"  {path.name}")
+    record(f"  {REPORT_FOLDER}/: the funder report for the term so far ({', '.join(p.name for p in report)})")
+    if keep is not None:
+        config = keep / KEPT_CONFIG
+        _write_text(config, kept_config(keep / KEPT_DATABASE))
+        day = clock.now().astimezone(demo_setup.LONDON).date()
+        record(f"\nThe demo's database is kept in {_shown(keep)}, with {KEPT_CONFIG} for it. Try the report:")
+        first = demo_setup.demo_hub().terms[0].start
+        record(f"  imm-bot --config {config} report --hub {demo_setup.HUB_ID} --from {first} --to {day}"
+               f" --as-of {day} --out report")
     _write_text(out / "conversation.txt", "\n".join(lines) + "\n")
     write("Next: `imm-bot chat` to talk to the bot yourself; README.md says how to run it for real.")
     return 0

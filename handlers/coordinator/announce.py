@@ -55,7 +55,8 @@ async def announce_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def _ask_for_text(svc: Services, user_id: int, hub: HubSettings, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     await svc.store.expect_input(user_id, TEXT_INPUT, {"hub": hub.id}, svc.clock.now())
-    text = svc.texts.get("announce.ask_text", lang, hub=hub.name, max=MAX_TEXT)
+    text = svc.texts.get("announce.ask_text", lang, hub=hub.name,
+                         max=svc.texts.plural("counts.characters", lang, MAX_TEXT))
     return text, keyboard([(svc.texts.get("announce.button_cancel", lang), f"{PREFIX}:x:0")])
 
 
@@ -72,13 +73,17 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict
         return
     text = message.text.strip()
     if not text or len(text) > MAX_TEXT:
-        await message.reply_text(svc.texts.get("announce.too_long", lang, length=len(text), max=MAX_TEXT))
+        await message.reply_text(svc.texts.get(
+            "announce.too_long", lang, length=svc.texts.plural("counts.characters", lang, len(text)),
+            max=svc.texts.plural("counts.characters", lang, MAX_TEXT)))
         return
     await svc.store.expect_input(user.id, CONFIRM_INPUT, {"hub": hub.id, "text": text}, svc.clock.now())
     count = await svc.store.hub_member_count(hub.id)
     await message.reply_text(svc.texts.get("announce.preview", lang))
     await message.reply_text(svc.texts.get("announce.message", lang, hub=hub.name, text=text))
-    await message.reply_text(svc.texts.get("announce.confirm", lang, count=count, hub=hub.name), reply_markup=keyboard([
+    members = svc.texts.plural("counts.members", lang, count)
+    text = svc.texts.get("announce.confirm", lang, members=members, hub=hub.name)
+    await message.reply_text(text, reply_markup=keyboard([
         (svc.texts.get("announce.button_send", lang), f"{PREFIX}:y:0"),
         (svc.texts.get("announce.button_change", lang), f"{PREFIX}:e:0"),
         (svc.texts.get("announce.button_cancel", lang), f"{PREFIX}:x:0"),
@@ -143,7 +148,8 @@ async def _send(svc: Services, query: CallbackQuery, lang: str, context: Context
     )
     services(context).dispatcher.kick()
     await query.answer()
-    await query.edit_message_text(svc.texts.get("announce.sent", lang, count=announcement.recipients, hub=hub.name))
+    await query.edit_message_text(svc.texts.get(
+        "announce.sent", lang, members=svc.texts.plural("counts.members", lang, announcement.recipients), hub=hub.name))
 
 
 async def _change(svc: Services, query: CallbackQuery, lang: str) -> None:

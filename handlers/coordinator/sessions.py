@@ -22,7 +22,7 @@ from bot.services import Services, services
 from handlers.common import reader_language, refuse
 from handlers.coordinator.access import hubs_or_refuse
 from handlers.text_input import register_text_input
-from storage.rsvps import SessionTally
+from storage.rsvps import Headcount, SessionTally
 
 COORDINATOR_COMMANDS = ("sessions", "cancel")
 PREFIX = "sx"
@@ -68,12 +68,17 @@ def _session_block(svc: Services, session: Session, tally: SessionTally, capacit
     lines = [short_when(session, hub, lang) + (f" · {session.title}" if session.title else "")]
     if capacity is not None:
         lines.append(t.get("sessions_admin.places", lang, taken=tally.yes.people, capacity=capacity))
-    lines.append(t.get("sessions_admin.yes", lang, people=tally.yes.people, adults=tally.yes.adults,
-                       children=tally.yes.children))
-    lines.append(t.get("sessions_admin.maybe_no", lang, maybe=tally.maybe.people, no=tally.no.members))
+    lines.append(t.get("sessions_admin.yes", lang, households=t.plural("counts.households", lang, tally.yes.members),
+                       people=t.plural("counts.people", lang, tally.yes.people),
+                       adults=t.plural("counts.adults", lang, tally.yes.adults),
+                       children=t.plural("counts.children", lang, tally.yes.children)))
+    lines.append(t.get("sessions_admin.maybe_no", lang,
+                       maybe_households=t.plural("counts.households", lang, tally.maybe.members),
+                       maybe_people=t.plural("counts.people", lang, tally.maybe.people),
+                       no=t.plural("counts.households", lang, tally.no.members)))
     if tally.waiting:
-        names = ", ".join(t.get("sessions_admin.waiting_party", lang, name=p.first_name, people=p.people)
-                          for p in tally.waiting)
+        names = ", ".join(t.get("sessions_admin.waiting_party", lang, name=p.first_name,
+                                people=t.plural("counts.people", lang, p.people)) for p in tally.waiting)
         lines.append(t.get("sessions_admin.waiting", lang, names=names))
     return "\n".join(lines)
 
@@ -165,7 +170,7 @@ async def _step_confirm(svc: Services, query: CallbackQuery, session: Session, l
     hub = svc.hub(session.hub_id)
     assert hub is not None
     await query.edit_message_text(svc.texts.get(
-        "sessions_admin.cancel_done", lang, hub=hub.name, when=short_when(session, hub, lang), count=told
+        "sessions_admin.cancel_done", lang, hub=hub.name, when=short_when(session, hub, lang), **_told(svc, told, lang)
     ))
 
 
@@ -184,15 +189,21 @@ async def _confirmation(svc: Services, user_id: int, session: Session, reason: s
     """Remember the reason and ask for the final yes; says how many people will be told."""
     await svc.store.expect_input(user_id, CONFIRM_INPUT, {"session": session.id, "reason": reason}, svc.clock.now())
     tally = (await svc.store.session_tallies([session.id]))[session.id]
-    people = tally.yes.people + tally.maybe.people + tally.waiting_people
     hub = svc.hub(session.hub_id)
     assert hub is not None
     text = svc.texts.get("sessions_admin.cancel_confirm", lang, hub=hub.name, when=short_when(session, hub, lang),
-                         reason=reason or svc.texts.get("sessions_admin.no_reason", lang), people=people)
+                         reason=reason or svc.texts.get("sessions_admin.no_reason", lang),
+                         **_told(svc, tally.told_if_cancelled(), lang))
     return text, keyboard([
         (svc.texts.get("sessions_admin.button_cancel_it", lang), f"{PREFIX}:y:{session.id}"),
         (svc.texts.get("sessions_admin.button_keep", lang), f"{PREFIX}:k:{session.id}"),
     ])
+
+
+def _told(svc: Services, told: Headcount, lang: str) -> dict[str, str]:
+    """The one wording of who a cancellation tells, for the question and the answer alike."""
+    return {"households": svc.texts.plural("counts.households", lang, told.households),
+            "people": svc.texts.plural("counts.people", lang, told.people)}
 
 
 async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict[str, Any]) -> None:
@@ -207,7 +218,8 @@ async def on_reason(update: Update, context: ContextTypes.DEFAULT_TYPE, data: di
         return
     reason = " ".join(message.text.split())
     if not reason or len(reason) > MAX_REASON:
-        await message.reply_text(svc.texts.get("sessions_admin.reason_too_long", lang, max=MAX_REASON))
+        await message.reply_text(svc.texts.get("sessions_admin.reason_too_long", lang,
+                                               max=svc.texts.plural("counts.characters", lang, MAX_REASON)))
         return
     text, markup = await _confirmation(svc, user.id, session, reason, lang)
     await message.reply_text(text, reply_markup=markup)
