@@ -89,9 +89,9 @@ def callgrind_control(pid: int, *args: str) -> None:
 
 
 def callgrind_total(out_dir: Path, pid: int) -> int:
-    """Instructions (Ir) collected in the dumps valgrind wrote for `pid`."""
+    """Instructions (Ir) collected in the dumps valgrind wrote for `pid` (collection was on only for the taps)."""
     total = 0
-    for path in out_dir.glob(f"callgrind.out.{pid}*"):
+    for path in out_dir.glob(f"callgrind.out.{pid}.*"):
         for line in path.read_text(errors="replace").splitlines():
             match = re.match(r"^(?:summary|totals):\s+(\d+)", line)
             if match:
@@ -130,7 +130,7 @@ async def one(name: str, args: argparse.Namespace, workdir: Path, log: Any) -> M
         if args.callgrind:
             callgrind_control(pid, "-i", "off")
             callgrind_control(pid, "-d")
-            instructions = callgrind_total(workdir / name, pid)
+            instructions = callgrind_total(workdir, pid)
         threads = {k: threads_after[k] - threads_before.get(k, 0.0) for k in threads_after}
         return Measured(name, done, seconds, cpu, threads, contender.server.polls - polls, instructions)
     finally:
