@@ -193,7 +193,8 @@ async def run(members: int, repeat: int) -> dict[str, Any]:
                 "bare_aggregate": await timed("bare aggregate, the year (check-ins + RSVPs)", repeat, bare),
                 "bare_aggregate_term": await timed("bare aggregate, the 12 weeks of the term", repeat, bare_term),
                 "summary": await timed("weekly summary: figures and text", repeat, summary),
-                "chart": await timed("chart (matplotlib, PNG)", repeat, lambda: _async(chart_png, figures, texts)),
+                "chart": await timed("chart (matplotlib, PNG, in a child process)", repeat,
+                                    lambda: chart_png(figures, texts)),
                 "report": await timed("funder report: figures and Markdown (a year)", repeat,
                                       lambda: _report(store, settings, year, texts)),
                 "report_files": await timed("funder report with CSV files and chart", max(1, repeat // 2),
@@ -207,10 +208,6 @@ async def run(members: int, repeat: int) -> dict[str, Any]:
     return {"counts": counts, "results": results, "summary_over_bare": round(ratio, 2),
             "summary_over_bare_term": round(term_ratio, 2),
             "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}}
-
-
-async def _async(function: Callable[..., Any], *args: Any) -> Any:
-    return function(*args)
 
 
 async def _report(store: Store, settings: HubSettings, year: Period, texts: Catalog) -> str:

@@ -1,11 +1,15 @@
-"""The chart is a real PNG, with or without weeks to show, and hides small numbers when it may be forwarded."""
+"""The chart is a real PNG, with or without weeks to show, and hides small numbers when it may be forwarded; the
+bot draws it in a child process, so matplotlib never loads into the bot."""
 
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
+import textwrap
 from datetime import date, timedelta
 
-from bot.reports.charts import PNG_SIGNATURE, ChartWords, attendance_chart
+from bot.reports.charts import PNG_SIGNATURE, ChartWords, attendance_chart, draw
 from storage.snapshot import WeekTally
 
 WORDS = ChartWords("Woking: Autumn 2026", "People who came", "% happier leaving", "Week", "People", "% happier",
@@ -36,3 +40,25 @@ def test_an_empty_chart_still_renders():
 def test_small_weeks_are_drawn_differently_when_the_chart_may_be_forwarded():
     data = weeks([14, 3], [7, 2], [9, 3])
     assert attendance_chart(data, WORDS, forwardable=True) != attendance_chart(data, WORDS, forwardable=False)
+
+
+async def test_the_bot_draws_the_same_chart_in_a_child_process():
+    data = weeks([14, 3, 15], [7, 2, 8], [9, 3, 9])
+    assert png_size(await draw(data, WORDS)) == (800, 450)
+    assert png_size(await draw([], WORDS)) == (800, 450)
+
+
+def test_drawing_a_chart_leaves_matplotlib_out_of_the_bots_process():
+    script = textwrap.dedent("""
+        import asyncio, sys
+        from datetime import date
+        from bot.reports.charts import ChartWords, draw
+        from storage.snapshot import WeekTally
+        words = ChartWords("t", "a", "h", "w", "p", "%", "<5", "e")
+        png = asyncio.run(draw([WeekTally(1, date(2026, 9, 15), 12, 7, 9)], words))
+        assert png.startswith(b"\\x89PNG"), png[:20]
+        assert not [name for name in sys.modules if name.startswith(("matplotlib", "numpy"))], "loaded in-process"
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

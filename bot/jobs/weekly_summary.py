@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from bot.delivery.dispatcher import Outgoing, Planner, Renderer
 from bot.domain.ledger import Delivery, NewDelivery
 from bot.messages.catalog import Catalog
-from bot.reports.charts import off_loop
 from bot.reports.summary import WeekFigures, summary_messages
 from bot.reports.weekly_summary import KIND, Period, chart_png, gather, latest_due, week_before
 from bot.services import Services
@@ -86,7 +85,7 @@ async def summary_piece(figures: WeekFigures, part: int | str, texts: Catalog, h
     if part == CHART_PART:  # a hub without terms has no weeks to chart
         if not figures.term_weeks:
             return None
-        photo = await off_loop(chart_png, figures, texts)  # off the event loop: taps go on meanwhile
+        photo = await chart_png(figures, texts)  # drawn in a child process: taps go on meanwhile
         return Outgoing(text=texts.get("summary.chart_caption", "en", hub=hub_name), photo=photo)
     if not isinstance(part, int):
         return None

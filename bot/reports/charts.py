@@ -1,97 +1,75 @@
 """The summary's chart: people who came (bars) and % happier leaving (line), week by week, as PNG bytes.
 
-Uses matplotlib's object API on the Agg canvas (no pyplot, no global state, safe in any thread).
-Bars carry their numbers and the line has markers, so nothing depends on telling colours apart.
 Small cells are hidden as in the forwardable text: a bar under 5 is not drawn but labelled "<5", and a
-week whose happier share is suppressed has no point.
+week whose happier share is suppressed has no point. What to draw is worked out here (`plan`); the drawing
+itself (bot.reports.drawing, matplotlib) runs in a child process (`draw`), so matplotlib never loads into the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import io
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
+from bot.reports.drawing import ChartWords, render
 from bot.reports.summary import SUPPRESS_BELOW, Ratio
 from storage.snapshot import WeekTally
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+__all__ = ["PNG_SIGNATURE", "ChartError", "ChartWords", "attendance_chart", "draw", "plan"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-T = TypeVar("T")
-
-# Drawing takes 0.3 s (0.9 s the first time, loading matplotlib): on the event loop that is 0.3 s in which no tap
-# is answered and polling waits (issue 14). One worker thread draws, one chart at a time, so memory stays that of
-# one figure; the loop gets the GIL back every switch interval while the thread draws.
-_DRAWER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imm-charts")
+CHILD_TIMEOUT = 120.0  # seconds: a child that has not drawn by then is killed (a chart takes about a second)
+_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds the `bot` package
 
 
-async def off_loop(draw: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a heavy, self-contained function (a chart, a file) in the drawing thread and wait for it."""
-    return await asyncio.get_running_loop().run_in_executor(_DRAWER, functools.partial(draw, *args, **kwargs))
+class ChartError(RuntimeError):
+    """The drawing child failed: its exit code and the end of what it wrote to stderr."""
 
 
-@dataclass(frozen=True, slots=True)
-class ChartWords:
-    title: str
-    attended: str  # legend: people who came
-    happier: str  # legend: % happier leaving
-    week: str  # x axis
-    people: str  # left y axis
-    percent: str  # right y axis
-    hidden: str  # what a hidden small bar shows ("<5")
-    empty: str  # shown when there is nothing to plot
-
-
-def attendance_chart(weeks: Sequence[WeekTally], words: ChartWords, *, forwardable: bool = True) -> bytes:
-    # matplotlib (with numpy) is imported on first use: it would otherwise add about 60 MB to every running
-    # bot, which draws a chart once a week (docs/benchmarks.md, memory).
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    figure = Figure(figsize=(8, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.set_title(words.title, fontsize=12)
-    if not weeks:
-        axes.text(0.5, 0.5, words.empty, ha="center", va="center", transform=axes.transAxes)
-        axes.set_axis_off()
-        return _png(figure)
+def plan(weeks: Sequence[WeekTally], words: ChartWords, *, forwardable: bool = True) -> dict[str, Any]:
+    """What to draw, as plain numbers and words (JSON for the drawing child)."""
     xs = [week.week for week in weeks]
     shown = [0 if forwardable and 0 < w.attended < SUPPRESS_BELOW else w.attended for w in weeks]
-    bars = axes.bar(xs, shown, color="#7aa6d8", edgecolor="#1f3b5c", hatch="//", label=words.attended)
-    for bar, week, height in zip(bars, weeks, shown, strict=True):
-        label = words.hidden if height == 0 and week.attended else str(week.attended)
-        axes.annotate(label, (bar.get_x() + bar.get_width() / 2, height), ha="center", va="bottom",
-                      xytext=(0, 2), textcoords="offset points", fontsize=9)
-    axes.set_xlabel(words.week)
-    axes.set_ylabel(words.people)
-    axes.set_xticks(xs)
-    # Bars use the lower part of the plot and the happier line (mostly high) the upper part, so they rarely cross.
-    axes.set_ylim(0, max([*shown, 1]) * 1.8)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    line = axes.twinx()
+    labels = [words.hidden if height == 0 and week.attended else str(week.attended)
+              for week, height in zip(weeks, shown, strict=True)]
     points = [(w.week, Ratio(w.happier, w.answers)) for w in weeks if w.answers]
     if forwardable:
         points = [(x, ratio) for x, ratio in points if not ratio.suppressed()]
-    line.plot([x for x, _ in points], [ratio.percent for _, ratio in points], color="#b5501c", marker="o",
-              linewidth=2, label=words.happier)
-    line.set_ylim(0, 105)
-    line.set_ylabel(words.percent)
-    handles = [bars, *line.get_lines()]
-    figure.legend(handles, [words.attended, words.happier], loc="lower center", ncol=2, fontsize=9, frameon=False)
-    figure.tight_layout(rect=(0, 0.07, 1, 1))
-    return _png(figure)
+    return {"words": asdict(words), "xs": xs, "bars": shown, "labels": labels,
+            "line_x": [x for x, _ in points], "line_y": [ratio.percent for _, ratio in points]}
 
 
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+def attendance_chart(weeks: Sequence[WeekTally], words: ChartWords, *, forwardable: bool = True) -> bytes:
+    """The chart drawn in this process (tests; the bot uses `draw`)."""
+    return render(plan(weeks, words, forwardable=forwardable))
+
+
+async def draw(weeks: Sequence[WeekTally], words: ChartWords, *, forwardable: bool = True) -> bytes:
+    """The chart drawn in a child process that exits once the PNG is made; the event loop goes on meanwhile.
+
+    matplotlib with numpy costs the process that loads it about 55 MB for good (issue 12's memory figure: the
+    first weekly summary raised the bot from 74 to 129 MB). Drawn in a thread, that memory stayed in the bot; a
+    fresh `python -m bot.reports.drawing` per chart (about a second, once a week per hub) takes it away with it.
+    """
+    request = json.dumps(plan(weeks, words, forwardable=forwardable)).encode()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.reports.drawing", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )
+    try:
+        png, errors = await asyncio.wait_for(child.communicate(request), CHILD_TIMEOUT)
+    except BaseException:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        raise
+    if child.returncode != 0 or not png.startswith(PNG_SIGNATURE):
+        tail = errors.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise ChartError(f"the chart could not be drawn (exit {child.returncode}): {' / '.join(tail)}")
+    return png

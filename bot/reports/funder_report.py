@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.config import HubSettings
 from bot.messages.catalog import Catalog
 from bot.messages.i18n import long_date
-from bot.reports.charts import ChartWords, attendance_chart, off_loop
+from bot.reports.charts import ChartWords, draw
 from bot.reports.csv_export import export_files
 from bot.reports.summary import SUPPRESS_BELOW, CheckinTotals, Ratio, Render, return_measures, total_checkins
 from bot.reports.weekly_summary import Period
@@ -214,14 +214,14 @@ def _files(f: ReportFigures, r: Render) -> list[str]:
 
 
 
-def report_chart(f: ReportFigures, texts: Catalog) -> bytes:
+async def report_chart(f: ReportFigures, texts: Catalog) -> bytes:
     def t(key: str, **values: object) -> str:
         return texts.get(f"summary.{key}", "en", **values)
 
     period = f"{long_date(f.period.first)} – {long_date(f.period.last)}"
     words = ChartWords(t("chart_title", hub=f.hub.name, period=period), t("chart_attended"), t("chart_happier"),
                        t("chart_week"), t("chart_people"), t("chart_percent"), t("small"), t("chart_empty"))
-    return attendance_chart(f.weeks, words, forwardable=True)
+    return await draw(f.weeks, words, forwardable=True)
 
 
 async def report_files(store: Store, hub: HubSettings, period: Period, now: datetime,
@@ -230,7 +230,7 @@ async def report_files(store: Store, hub: HubSettings, period: Period, now: date
     figures = await gather_report(store, hub, period, now)
     files: dict[str, bytes] = {"report.md": render_report(figures, texts).encode("utf-8")}
     files.update(await export_files(store, hub, period.window(hub, now)))
-    files["chart.png"] = await off_loop(report_chart, figures, texts)
+    files["chart.png"] = await report_chart(figures, texts)  # drawn in a child process, off the event loop
     return files
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import WEEKDAYS, HubSettings
 from bot.domain.calendar import local_instant
-from bot.reports.charts import ChartWords, attendance_chart
+from bot.reports.charts import ChartWords, draw
 from bot.reports.summary import WeekFigures
 from storage.presence import Window
 
@@ -106,7 +106,8 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
     )
 
 
-def chart_png(figures: WeekFigures, texts: Catalog, lang: str = "en") -> bytes:
+async def chart_png(figures: WeekFigures, texts: Catalog, lang: str = "en") -> bytes:
+    """The summary's chart as PNG, drawn in a child process (bot.reports.charts.draw)."""
     def t(key: str, **values: Any) -> str:
         return texts.get(f"summary.{key}", lang, **values)
 
@@ -115,6 +116,6 @@ def chart_png(figures: WeekFigures, texts: Catalog, lang: str = "en") -> bytes:
         attended=t("chart_attended"), happier=t("chart_happier"), week=t("chart_week"), people=t("chart_people"),
         percent=t("chart_percent"), hidden=t("small"), empty=t("chart_empty"),
     )
-    return attendance_chart(figures.term_weeks, words, forwardable=True)
+    return await draw(figures.term_weeks, words, forwardable=True)
 
 

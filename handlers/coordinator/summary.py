@@ -15,7 +15,6 @@ from bot.config import HubSettings
 from bot.messages.callbacks import parse_callback
 from bot.messages.i18n import long_date
 from bot.messages.keyboards import grid
-from bot.reports.charts import off_loop
 from bot.reports.csv_export import export_files
 from bot.reports.summary import summary_messages
 from bot.reports.weekly_summary import Period, chart_png, gather, term_period, week_so_far
@@ -69,7 +68,7 @@ async def send_week_so_far(svc: Services, chat_id: int, hub: HubSettings) -> Non
         await svc.bot.send_message(chat_id, text)
     if figures.term_weeks:  # a hub without terms has no weeks to chart
         caption = svc.texts.get("summary.chart_caption", "en", hub=hub.name)
-        chart = await off_loop(chart_png, figures, svc.texts)  # off the event loop: taps go on meanwhile
+        chart = await chart_png(figures, svc.texts)  # drawn in a child process: taps go on meanwhile
         await svc.bot.send_photo(chat_id, InputFile(chart, filename="chart.png"), caption=caption)
 
 
