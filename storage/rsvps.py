@@ -10,8 +10,10 @@ from functools import partial
 
 import aiosqlite
 
+from bot.domain.sessions import Invitation
 from storage.db import Database, from_db, to_db
 from storage.delivery import NewDelivery, insert_deliveries_in
+from storage.reminders import invitation_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ class RsvpChange:
     waitlist_position: int | None = None
     places_left: int | None = None  # when the hub has a capacity
     promoted: tuple[int, ...] = ()  # other members moved up from the waiting list, told through the ledger
+    invitation: Invitation | None = None  # the member's invitation as committed (for the card), same transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +332,8 @@ def _answer(conn: sqlite3.Connection, *, session_id: int, member_id: int, answer
         if mine is not None and mine.waitlisted_at is None:
             if holding + people > capacity:
                 return RsvpChange(_rsvp_in(conn, session_id, member_id), "no_room",
-                                  places_left=max(0, capacity - holding - mine.people))
+                                  places_left=max(0, capacity - holding - mine.people),
+                                  invitation=invitation_in(conn, session_id=session_id, member_id=member_id))
         elif mine is not None and mine.waitlisted_at is not None:
             waitlisted_at = mine.waitlisted_at  # keeps its place in the queue
         elif someone_waits or holding + people > capacity:
@@ -354,7 +358,8 @@ def _answer(conn: sqlite3.Connection, *, session_id: int, member_id: int, answer
     if answer == "yes" and capacity is not None:
         outcome = "waitlisted" if position is not None else "place"
     places_left = None if capacity is None else max(0, capacity - holding)
-    return RsvpChange(rsvp, outcome, position, places_left, told)
+    return RsvpChange(rsvp, outcome, position, places_left, told,
+                      invitation_in(conn, session_id=session_id, member_id=member_id))
 
 
 def _rsvp_in(conn: sqlite3.Connection, session_id: int, member_id: int) -> Rsvp | None:
