@@ -6,8 +6,8 @@ The bot runs as its own process (`python -m bot --config ... run`) on a database
 members of one hub whose reminder is due, against the local Bot API server in this process. Its resident
 memory (VmRSS, and the peak VmHWM) is read from /proc while it plans and sends the reminders for
 `--fanout-seconds` (or until all are sent), answers `--taps` RSVP taps (64 in flight), and then builds the
-weekly summary a coordinator asks for with /summary (figures over the whole hub, and the chart: the first
-chart loads matplotlib).
+weekly summary a coordinator asks for with /summary (figures over the whole hub, and the chart, which a child
+process draws: matplotlib never loads into the bot).
 Goal (issue 8): at most 120 MB with 50,000 members.
 """
 
@@ -53,7 +53,7 @@ class MemoryReport:
             f"Resident memory after start-up: {self.after_start_mb:.1f} MB",
             f"Reminders sent while measured: {self.sent:,} in {self.fanout_seconds:.0f} s; then {self.taps:,} taps",
             f"Peak resident memory (VmHWM): {self.peak_mb:.1f} MB, goal {GOAL_MB} MB: {met}",
-            f"A coordinator's /summary (figures and chart, matplotlib loaded on first use) took"
+            f"A coordinator's /summary (figures, and the chart drawn in a child process) took"
             f" {self.summary_seconds:.1f} s; resident memory after it: {self.summary_mb:.1f} MB",
             "",
             "| moment | VmRSS MB |",
