@@ -8,8 +8,9 @@ demo and benchmarks drive it through :class:`SimulatedUser` ("send /start,
 tap *Yes*") and inspect what the bot did through :attr:`LocalBotApi.calls`.
 
 It runs on aiohttp's web server (the project's one HTTP stack) inside the
-caller's asyncio loop (no threads) and keeps per-request work small.  Faults (flood limits, blocked users, 502s, hangs,
-dropped connections) come from :class:`bot.simulator.faults.FaultPlan`.
+caller's asyncio loop (no threads) and keeps per-request work small.  Faults
+(flood limits, blocked users, 502s, hangs, dropped connections) come from
+:class:`bot.simulator.faults.FaultPlan`.
 
 Deliberate realism: ``parse_mode=HTML`` is parsed into entities (bad markup is
 a 400 "can't parse entities"), editing text without ``reply_markup`` removes
