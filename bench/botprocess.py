@@ -111,10 +111,13 @@ class BotProcess:
     """`python -m bot --config <file> run` in a child process, its output in a log file."""
 
     def __init__(self, config_path: Path | None, log_path: Path, *, env: Mapping[str, str] | None = None,
-                 argv: Sequence[str] | None = None, ready: str = "setMyCommands") -> None:
-        """`argv` runs another program instead (the bare PTB yardstick); `ready` is the call that says it started."""
+                 argv: Sequence[str] | None = None, ready: str = "setMyCommands",
+                 wrapper: Sequence[str] = ()) -> None:
+        """`argv` runs another program instead (the bare PTB yardstick); `ready` is the call that says it started;
+        `wrapper` goes before the interpreter (`valgrind --tool=callgrind ...`, bench.tap_cpu)."""
         self.config_path, self.log_path, self.ready = config_path, log_path, ready
         self.argv = list(argv) if argv is not None else ["-m", "bot", "--config", str(config_path), "run"]
+        self.wrapper = list(wrapper)
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.env.pop("IMM_CONFIG", None)
         self.process: asyncio.subprocess.Process | None = None
@@ -134,7 +137,7 @@ class BotProcess:
         mark = len(api.calls) if api is not None else 0
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, *self.argv, cwd=ROOT, env=self.env,
+                *self.wrapper, sys.executable, *self.argv, cwd=ROOT, env=self.env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
             )
         self.starts += 1

@@ -99,9 +99,9 @@ class TapServer(LocalBotApi):
         self.error_kinds: Counter[str] = Counter()
         self.keep_calls = True
 
-    async def _get_updates(self, request: Any, params: dict[str, Any]) -> None:
+    async def _get_updates(self, request: Any, params: dict[str, Any]) -> Any:
         self.polls += 1
-        await super()._get_updates(request, params)
+        return await super()._get_updates(request, params)
 
     def plant(self, chat_id: int, text: str, markup: dict[str, Any]) -> int:
         """A message 'the bot sent earlier' (for the bare bot, which sends none); returns its id."""

@@ -78,10 +78,12 @@ def answer_datas(message: dict[str, Any]) -> tuple[str, ...] | None:
 
 
 async def start_imm(name: str, workdir: Path, members: int, log: Any,
-                    telegram: dict[str, Any] | None = None) -> Contender:
+                    telegram: dict[str, Any] | None = None, *, wrapper: list[str] | None = None,
+                    prefix: list[str] | None = None, timeout: float = 20.0) -> Contender:  # noqa: ASYNC109
     """imm-bot on a seeded database; waits until every member has their reminder with its buttons.
 
-    `telegram` overrides settings of the bot's [telegram] table (concurrent_updates, connection_pool_size).
+    `telegram` overrides settings of the bot's [telegram] table (concurrent_updates, connection_pool_size);
+    `wrapper` goes before the interpreter (valgrind), `prefix` before `-m bot` (bench.profiled), for bench.tap_cpu.
     """
     os.makedirs(workdir, exist_ok=True)
     server = TapServer()
@@ -90,9 +92,10 @@ async def start_imm(name: str, workdir: Path, members: int, log: Any,
     settings = write_config(workdir / "imm.toml", server, db, [event_with_reminder_due("bench", datetime.now(UTC))],
                             telegram={"messages_per_second": 5000, **IMM[name], **(telegram or {})})
     await seed_members(db, settings, "bench", members, first_user_id=FIRST_USER)
-    process = BotProcess(workdir / "imm.toml", workdir / "imm.log")
-    await process.start(server)
-    targets = await _reminded(server, members, process)
+    argv = [*(prefix or []), "-m", "bot", "--config", str(workdir / "imm.toml"), "run"]
+    process = BotProcess(workdir / "imm.toml", workdir / "imm.log", argv=argv, wrapper=wrapper or [])
+    await process.start(server, timeout=timeout)
+    targets = await _reminded(server, members, process, timeout=max(120.0, 10 * timeout))
     log(f"{name}: {members} reminders sent; pid {process.pid}")
     return Contender(name, server, process, Taps(server, targets, process.pid))
 
@@ -115,13 +118,15 @@ async def _reminded(server: TapServer, members: int, process: BotProcess, timeou
         await asyncio.sleep(0.2)
 
 
-async def start_bare(name: str, workdir: Path, members: int, log: Any) -> Contender:
+async def start_bare(name: str, workdir: Path, members: int, log: Any, *, wrapper: list[str] | None = None,
+                     prefix: list[str] | None = None, timeout: float = 20.0) -> Contender:  # noqa: ASYNC109
     os.makedirs(workdir, exist_ok=True)
     server = TapServer()
     await server.start()
-    argv = ["-m", "bench.bare_ptb", "--base-url", server.base_url, "--token", server.token, *BARE[name]]
-    process = BotProcess(None, workdir / f"{name}.log", argv=argv, ready="deleteWebhook")
-    await process.start(server)
+    argv = [*(prefix or []), "-m", "bench.bare_ptb", "--base-url", server.base_url, "--token", server.token,
+            *BARE[name]]
+    process = BotProcess(None, workdir / f"{name}.log", argv=argv, ready="deleteWebhook", wrapper=wrapper or [])
+    await process.start(server, timeout=timeout)
     markup = {"inline_keyboard": [[{"text": label, "callback_data": f"bare:{label}"} for label in
                                    ("Yes", "No", "Maybe")]]}
     targets = []

@@ -240,11 +240,13 @@ async def _answered(svc: Services, query: CallbackQuery, invitation: Invitation,
     else:
         note = query.answer(svc.texts.get("rsvp.thanks", lang))
     # The answer is stored: the note and the card go to Telegram together, one round trip instead of two.
-    await asyncio.gather(note, _refresh_card(svc, query, invitation))
+    await asyncio.gather(note, _refresh_card(svc, query, invitation, change.invitation))
 
 
-async def _refresh_card(svc: Services, query: CallbackQuery, invitation: Invitation) -> None:
-    fresh = await svc.store.invitation(invitation.session.id, invitation.member.id)
+async def _refresh_card(svc: Services, query: CallbackQuery, invitation: Invitation,
+                        fresh: Invitation | None = None) -> None:
+    """The card as stored now: `fresh` was read in the answer's own transaction (no second read)."""
+    fresh = fresh or await svc.store.invitation(invitation.session.id, invitation.member.id)
     if fresh is not None:
         await _show_card(svc, query, fresh)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -35,10 +37,15 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
     )
 
 
-async def insert_deliveries(conn: aiosqlite.Connection, items: Iterable[NewDelivery], now: datetime) -> int:
-    """INSERT OR IGNORE on the dedupe key, inside the caller's transaction; returns how many were new."""
+_INSERT_DELIVERY = (
+    "INSERT OR IGNORE INTO deliveries (kind, dedupe_key, member_id, chat_id, hub_id, session_id, due_at,"
+    " expires_at, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _delivery_rows(items: Iterable[NewDelivery], now: datetime) -> list[tuple[Any, ...]]:
     stamp = to_db(now)
-    rows = [
+    return [
         (
             item.kind,
             item.dedupe_key,
@@ -53,12 +60,19 @@ async def insert_deliveries(conn: aiosqlite.Connection, items: Iterable[NewDeliv
         )
         for item in items
     ]
+
+
+async def insert_deliveries(conn: aiosqlite.Connection, items: Iterable[NewDelivery], now: datetime) -> int:
+    """INSERT OR IGNORE on the dedupe key, inside the caller's transaction; returns how many were new."""
     before = conn.total_changes
-    await conn.executemany(
-        "INSERT OR IGNORE INTO deliveries (kind, dedupe_key, member_id, chat_id, hub_id, session_id, due_at,"
-        " expires_at, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    await conn.executemany(_INSERT_DELIVERY, _delivery_rows(items, now))
+    return conn.total_changes - before
+
+
+def insert_deliveries_in(conn: sqlite3.Connection, items: Iterable[NewDelivery], now: datetime) -> int:
+    """insert_deliveries for work running on SQLite's thread (Database.in_transaction)."""
+    before = conn.total_changes
+    conn.executemany(_INSERT_DELIVERY, _delivery_rows(items, now))
     return conn.total_changes - before
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import aiosqlite
 
+from bot.domain.sessions import Invitation
 from storage.db import Database, from_db, to_db
-from storage.delivery import NewDelivery, insert_deliveries
+from storage.delivery import NewDelivery, insert_deliveries_in
+from storage.reminders import invitation_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +31,7 @@ class Rsvp:
         return self.waitlisted_at is not None
 
 
-def _rsvp(row: aiosqlite.Row, companions: Sequence[int]) -> Rsvp:
+def _rsvp(row: sqlite3.Row, companions: Sequence[int]) -> Rsvp:
     return Rsvp(
         session_id=row["session_id"],
         member_id=row["member_id"],
@@ -63,6 +67,7 @@ class RsvpChange:
     waitlist_position: int | None = None
     places_left: int | None = None  # when the hub has a capacity
     promoted: tuple[int, ...] = ()  # other members moved up from the waiting list, told through the ledger
+    invitation: Invitation | None = None  # the member's invitation as committed (for the card), same transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,26 +147,28 @@ _PARTIES = (
 )
 
 
-async def _parties(conn: aiosqlite.Connection, session_id: int, *, waiting_only: bool = False) -> list[Party]:
-    rows = await conn.execute_fetchall(_PARTIES + (" AND r.waitlisted_at IS NOT NULL" if waiting_only else ""),
-                                       (session_id,))
+# The capacity and waiting-list work runs on SQLite's thread in one trip (Database.in_transaction): these take
+# the plain sqlite3 connection.
+def _parties(conn: sqlite3.Connection, session_id: int, *, waiting_only: bool = False) -> list[Party]:
+    rows = conn.execute(_PARTIES + (" AND r.waitlisted_at IS NOT NULL" if waiting_only else ""),
+                        (session_id,)).fetchall()
     return [Party(row["member_id"], row["people"], row["waitlisted_at"]) for row in rows]
 
 
-async def _chosen_companions(
-    conn: aiosqlite.Connection, session_id: int, member_id: int, companion_ids: Sequence[int] | object | None
+def _chosen_companions(
+    conn: sqlite3.Connection, session_id: int, member_id: int, companion_ids: Sequence[int] | object | None
 ) -> tuple[bool, list[int]]:
     """(all of us?, chosen companion ids) after this answer; unknown or removed ids are dropped."""
-    active = [row["id"] for row in await conn.execute_fetchall(
+    active = [row["id"] for row in conn.execute(
         "SELECT id FROM companions WHERE member_id = ? AND removed_at IS NULL ORDER BY id", (member_id,)
     )]
     if companion_ids is KEEP:
-        row = await conn.execute_fetchall(
+        row = conn.execute(
             "SELECT all_companions FROM rsvps WHERE session_id = ? AND member_id = ?", (session_id, member_id)
-        )
-        if not row or row[0]["all_companions"]:
+        ).fetchone()
+        if row is None or row["all_companions"]:
             return True, active
-        chosen = {r["companion_id"] for r in await conn.execute_fetchall(
+        chosen = {r["companion_id"] for r in conn.execute(
             "SELECT companion_id FROM rsvp_companions WHERE session_id = ? AND member_id = ?", (session_id, member_id)
         )}
         return False, [cid for cid in active if cid in chosen]
@@ -264,63 +271,29 @@ class RsvpQueries:
         """
         if answer not in ("yes", "no", "maybe"):
             raise ValueError(answer)
-        async with self.db.transaction() as conn:
-            # With no capacity only the waiting list matters (everyone on it moves up): reading every Yes of
-            # the session on every tap would cost time in proportion to the hub's size.
-            every = await _parties(conn, session_id, waiting_only=capacity is None)
-            mine = next((p for p in every if p.member_id == member_id), None)
-            others = [p for p in every if p.member_id != member_id]
-            all_of_us, chosen = await _chosen_companions(conn, session_id, member_id, companion_ids)
-            people = 1 + len(chosen)
-            waitlisted_at: str | None = None
-            if answer == "yes" and capacity is not None:
-                holding = sum(p.people for p in others if p.waitlisted_at is None)
-                someone_waits = any(p.waitlisted_at is not None for p in others)
-                if mine is not None and mine.waitlisted_at is None:
-                    if holding + people > capacity:
-                        return RsvpChange(await self._rsvp_in(conn, session_id, member_id), "no_room",
-                                          places_left=max(0, capacity - holding - mine.people))
-                elif mine is not None and mine.waitlisted_at is not None:
-                    waitlisted_at = mine.waitlisted_at  # keeps its place in the queue
-                elif someone_waits or holding + people > capacity:
-                    last = max((p.waitlisted_at for p in others if p.waitlisted_at), default=None)
-                    waitlisted_at = _after(last, now)
-            await self._write_rsvp(conn, session_id, member_id, answer, all_of_us, chosen, waitlisted_at, now)
-            parties = await _parties(conn, session_id, waiting_only=capacity is None)
-            moved = promotions(parties, capacity)
-            if moved:
-                marks = ", ".join("?" for _ in moved)
-                await conn.execute(
-                    f"UPDATE rsvps SET waitlisted_at = NULL WHERE session_id = ? AND member_id IN ({marks})",
-                    (session_id, *moved),
-                )
-            told = tuple(m for m in moved if m != member_id)
-            if told and place_notice is not None:
-                await _queue_place_notices(conn, session_id, told, place_notice, now)
-            rsvp = await self._rsvp_in(conn, session_id, member_id)
-            position = await _position(conn, session_id, member_id)
-            holding = sum(p.people for p in parties if p.waitlisted_at is None or p.member_id in moved)
-        outcome = "answered"
-        if answer == "yes" and capacity is not None:
-            outcome = "waitlisted" if position is not None else "place"
-        places_left = None if capacity is None else max(0, capacity - holding)
-        return RsvpChange(rsvp, outcome, position, places_left, told)
+        # One trip to SQLite's thread for the whole transaction, committed before this returns (so before the
+        # person is thanked): see Database.in_transaction.
+        return await self.db.in_transaction(partial(
+            _answer, session_id=session_id, member_id=member_id, answer=answer, now=now, capacity=capacity,
+            companion_ids=companion_ids, place_notice=place_notice))
 
     async def settle_waitlist(
         self, session_id: int, capacity: int | None, now: datetime, place_notice: PlaceNotice | None
     ) -> tuple[int, ...]:
         """Move people up if places are free (the capacity was raised or removed); returns who moved."""
-        async with self.db.transaction() as conn:
-            moved = promotions(await _parties(conn, session_id), capacity)
+        def settle(conn: sqlite3.Connection) -> tuple[int, ...]:
+            moved = promotions(_parties(conn, session_id), capacity)
             if moved:
                 marks = ", ".join("?" for _ in moved)
-                await conn.execute(
+                conn.execute(
                     f"UPDATE rsvps SET waitlisted_at = NULL WHERE session_id = ? AND member_id IN ({marks})",
                     (session_id, *moved),
                 )
                 if place_notice is not None:
-                    await _queue_place_notices(conn, session_id, moved, place_notice, now)
-        return tuple(moved)
+                    _queue_place_notices(conn, session_id, moved, place_notice, now)
+            return tuple(moved)
+
+        return await self.db.in_transaction(settle)
 
     async def sessions_with_waitlist(self, now: datetime) -> list[tuple[int, str]]:
         """(session id, hub id) of open sessions that have someone waiting."""
@@ -332,68 +305,115 @@ class RsvpQueries:
         return [(row["id"], row["hub_id"]) for row in rows]
 
     async def waitlist_position(self, session_id: int, member_id: int) -> int | None:
-        return await _position(self.db.reader, session_id, member_id)
+        return await self.db.read(partial(_position, session_id=session_id, member_id=member_id))
 
     async def session_tallies(self, session_ids: Sequence[int]) -> dict[int, SessionTally]:
         """Yes / Maybe / No counts (members, people, adults, children) and the waiting list, per session."""
         return await session_tallies_in(self.db.reader, session_ids)
 
-    async def _rsvp_in(self, conn: aiosqlite.Connection, session_id: int, member_id: int) -> Rsvp | None:
-        rows = await conn.execute_fetchall(
-            "SELECT * FROM rsvps WHERE session_id = ? AND member_id = ?", (session_id, member_id)
+def _answer(conn: sqlite3.Connection, *, session_id: int, member_id: int, answer: str, now: datetime,
+            capacity: int | None, companion_ids: Sequence[int] | object | None,
+            place_notice: PlaceNotice | None) -> RsvpChange:
+    """RsvpQueries.answer_rsvp's transaction, on SQLite's thread."""
+    # With no capacity only the waiting list matters (everyone on it moves up): reading every Yes of
+    # the session on every tap would cost time in proportion to the hub's size.
+    every = _parties(conn, session_id, waiting_only=capacity is None)
+    mine = next((p for p in every if p.member_id == member_id), None)
+    others = [p for p in every if p.member_id != member_id]
+    all_of_us, chosen = _chosen_companions(conn, session_id, member_id, companion_ids)
+    people = 1 + len(chosen)
+    waitlisted_at: str | None = None
+    if answer == "yes" and capacity is not None:
+        holding = sum(p.people for p in others if p.waitlisted_at is None)
+        someone_waits = any(p.waitlisted_at is not None for p in others)
+        if mine is not None and mine.waitlisted_at is None:
+            if holding + people > capacity:
+                return RsvpChange(_rsvp_in(conn, session_id, member_id), "no_room",
+                                  places_left=max(0, capacity - holding - mine.people),
+                                  invitation=invitation_in(conn, session_id=session_id, member_id=member_id))
+        elif mine is not None and mine.waitlisted_at is not None:
+            waitlisted_at = mine.waitlisted_at  # keeps its place in the queue
+        elif someone_waits or holding + people > capacity:
+            last = max((p.waitlisted_at for p in others if p.waitlisted_at), default=None)
+            waitlisted_at = _after(last, now)
+    _write_rsvp(conn, session_id, member_id, answer, all_of_us, chosen, waitlisted_at, now)
+    parties = _parties(conn, session_id, waiting_only=capacity is None)
+    moved = promotions(parties, capacity)
+    if moved:
+        marks = ", ".join("?" for _ in moved)
+        conn.execute(
+            f"UPDATE rsvps SET waitlisted_at = NULL WHERE session_id = ? AND member_id IN ({marks})",
+            (session_id, *moved),
         )
-        if not rows:
-            return None
-        chosen = await conn.execute_fetchall(
-            "SELECT companion_id FROM rsvp_companions WHERE session_id = ? AND member_id = ? ORDER BY companion_id",
-            (session_id, member_id),
-        )
-        return _rsvp(next(iter(rows)), [r["companion_id"] for r in chosen])
+    told = tuple(m for m in moved if m != member_id)
+    if told and place_notice is not None:
+        _queue_place_notices(conn, session_id, told, place_notice, now)
+    rsvp = _rsvp_in(conn, session_id, member_id)
+    position = _position(conn, session_id=session_id, member_id=member_id)
+    holding = sum(p.people for p in parties if p.waitlisted_at is None or p.member_id in moved)
+    outcome = "answered"
+    if answer == "yes" and capacity is not None:
+        outcome = "waitlisted" if position is not None else "place"
+    places_left = None if capacity is None else max(0, capacity - holding)
+    return RsvpChange(rsvp, outcome, position, places_left, told,
+                      invitation_in(conn, session_id=session_id, member_id=member_id))
 
-    async def _write_rsvp(
-        self, conn: aiosqlite.Connection, session_id: int, member_id: int, answer: str, all_of_us: bool,
-        chosen: Sequence[int], waitlisted_at: str | None, now: datetime,
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO rsvps (session_id, member_id, answer, all_companions, waitlisted_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, member_id) DO UPDATE SET"
-            " answer = excluded.answer, all_companions = excluded.all_companions,"
-            " waitlisted_at = excluded.waitlisted_at, updated_at = excluded.updated_at",
-            (session_id, member_id, answer, int(all_of_us), waitlisted_at, to_db(now)),
-        )
-        await conn.execute(
-            "DELETE FROM rsvp_companions WHERE session_id = ? AND member_id = ?", (session_id, member_id)
-        )
-        if not all_of_us:
-            await conn.executemany(
-                "INSERT INTO rsvp_companions (session_id, member_id, companion_id) VALUES (?, ?, ?)",
-                [(session_id, member_id, cid) for cid in chosen],
-            )
+
+def _rsvp_in(conn: sqlite3.Connection, session_id: int, member_id: int) -> Rsvp | None:
+    row = conn.execute(
+        "SELECT * FROM rsvps WHERE session_id = ? AND member_id = ?", (session_id, member_id)
+    ).fetchone()
+    if row is None:
+        return None
+    chosen = conn.execute(
+        "SELECT companion_id FROM rsvp_companions WHERE session_id = ? AND member_id = ? ORDER BY companion_id",
+        (session_id, member_id),
+    ).fetchall()
+    return _rsvp(row, [r["companion_id"] for r in chosen])
 
 
-async def _position(conn: aiosqlite.Connection, session_id: int, member_id: int) -> int | None:
+def _write_rsvp(
+    conn: sqlite3.Connection, session_id: int, member_id: int, answer: str, all_of_us: bool,
+    chosen: Sequence[int], waitlisted_at: str | None, now: datetime,
+) -> None:
+    conn.execute(
+        "INSERT INTO rsvps (session_id, member_id, answer, all_companions, waitlisted_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, member_id) DO UPDATE SET"
+        " answer = excluded.answer, all_companions = excluded.all_companions,"
+        " waitlisted_at = excluded.waitlisted_at, updated_at = excluded.updated_at",
+        (session_id, member_id, answer, int(all_of_us), waitlisted_at, to_db(now)),
+    )
+    conn.execute("DELETE FROM rsvp_companions WHERE session_id = ? AND member_id = ?", (session_id, member_id))
+    if not all_of_us:
+        conn.executemany(
+            "INSERT INTO rsvp_companions (session_id, member_id, companion_id) VALUES (?, ?, ?)",
+            [(session_id, member_id, cid) for cid in chosen],
+        )
+
+
+def _position(conn: sqlite3.Connection, *, session_id: int, member_id: int) -> int | None:
     """1 for the first waiting, ...; None when not waiting."""
-    rows = list(await conn.execute_fetchall(
+    rows = conn.execute(
         "SELECT member_id FROM rsvps WHERE session_id = ? AND answer = 'yes' AND waitlisted_at IS NOT NULL"
         " ORDER BY waitlisted_at, member_id",
         (session_id,),
-    ))
+    ).fetchall()
     for index, row in enumerate(rows, start=1):
         if row["member_id"] == member_id:
             return index
     return None
 
 
-async def _queue_place_notices(
-    conn: aiosqlite.Connection, session_id: int, member_ids: Sequence[int], notice: PlaceNotice, now: datetime
+def _queue_place_notices(
+    conn: sqlite3.Connection, session_id: int, member_ids: Sequence[int], notice: PlaceNotice, now: datetime
 ) -> None:
     marks = ", ".join("?" for _ in member_ids)
-    rows = await conn.execute_fetchall(
+    rows = conn.execute(
         f"SELECT m.id, m.chat_id, s.hub_id FROM members m JOIN sessions s ON s.id = ? WHERE m.id IN ({marks})",
         (session_id, *member_ids),
-    )
+    ).fetchall()
     stamp = to_db(now)
-    await insert_deliveries(conn, [
+    insert_deliveries_in(conn, [
         NewDelivery(kind=notice.kind, dedupe_key=f"{notice.kind}:{session_id}:{row['id']}:{stamp}",
                     chat_id=row["chat_id"], due_at=now, member_id=row["id"], hub_id=row["hub_id"],
                     session_id=session_id, expires_at=notice.expires_at)

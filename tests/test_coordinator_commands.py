@@ -45,7 +45,8 @@ async def test_summary_shows_the_week_so_far_with_its_chart(term_bot, api):
     assert "Came again the next week: 84% (102 of 121)" in public
     private = next(t for t in texts if t.startswith("🔒 For you only"))
     assert "• Ivan: missed the last two sessions" in private and "• Omar: has gone quiet" in private
-    photo = await api.wait_for(lambda c: c.method == "sendPhoto" and c.chat_id == COORDINATOR_ID)
+    # The chart is drawn in a child process (a Python start and matplotlib): seconds on a busy machine.
+    photo = await api.wait_for(lambda c: c.method == "sendPhoto" and c.chat_id == COORDINATOR_ID, timeout=60)
     assert photo.params["photo"]["content"].startswith(PNG_SIGNATURE)
 
 
@@ -79,7 +80,7 @@ async def test_an_admin_picks_the_hub(term_bot, api):
     await admin.send("/summary")
     assert admin.buttons() == [["Woking Community Hub"], ["Camden Hub"]]
     await admin.tap("Woking Community Hub")
-    await api.wait_for(lambda c: c.method == "sendPhoto" and c.chat_id == ADMIN)
+    await api.wait_for(lambda c: c.method == "sendPhoto" and c.chat_id == ADMIN, timeout=60)
     texts = [c.text for c in api.sent_ok("sendMessage", ADMIN)]
     assert any(t.startswith("📊 Woking Community Hub: this week so far") for t in texts)
 

@@ -1,9 +1,14 @@
 """The per-tap shortcuts skip only what they may: a member seen writing is still reachable again after a
-block, and a tap on a session without a capacity still moves everyone waiting up."""
+block, and a tap on a session without a capacity still moves everyone waiting up; an answer is one trip to
+SQLite's thread, committed when it returns, and a failing one-trip transaction leaves nothing."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
+
+import aiosqlite
+import pytest
 
 from tests.conftest import START
 from tests.reminder_helpers import add_member, next_session
@@ -34,3 +39,43 @@ async def test_without_a_capacity_a_tap_moves_everyone_waiting_up(bot):
     change = await store.answer_rsvp(session.id, late.id, "maybe", START + timedelta(minutes=2), capacity=None)
     assert change.promoted == (second.id,)
     assert (await store.invitation(session.id, second.id)).waitlist_position is None
+
+
+async def test_an_answer_is_one_trip_to_sqlites_thread_and_committed_when_it_returns(bot, monkeypatch):
+    member = await add_member(bot, 861, "Hal")
+    session = await next_session(bot)
+    trips = []
+    real = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        trips.append(self)
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    change = await bot.store.answer_rsvp(session.id, member.id, "yes", START, capacity=None)
+    assert change.outcome == "answered" and change.rsvp.answer == "yes"
+    assert len(trips) == 1  # BEGIN, the reads, the writes and COMMIT together
+    # Committed: another connection (another process, after a crash) sees it at once.
+    other = sqlite3.connect(bot.store.db.path)
+    try:
+        assert other.execute("SELECT answer FROM rsvps WHERE session_id = ? AND member_id = ?",
+                             (session.id, member.id)).fetchone() == ("yes",)
+    finally:
+        other.close()
+
+
+async def test_a_failing_one_trip_transaction_leaves_nothing_behind(bot):
+    member = await add_member(bot, 862, "Ida")
+    session = await next_session(bot)
+
+    def half_done(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO rsvps (session_id, member_id, answer, all_companions, updated_at)"
+                     " VALUES (?, ?, 'no', 1, '2026-01-01 00:00:00.000000')", (session.id, member.id))
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await bot.store.db.in_transaction(half_done)
+    assert await bot.store.rsvp(session.id, member.id) is None
+    # No transaction was left open: the next answer goes through.
+    change = await bot.store.answer_rsvp(session.id, member.id, "maybe", START, capacity=None)
+    assert change.rsvp.answer == "maybe" and (await bot.store.rsvp(session.id, member.id)).answer == "maybe"

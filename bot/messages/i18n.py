@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, format_timedelta
@@ -19,12 +20,25 @@ def local(moment: datetime, tz: str | ZoneInfo) -> datetime:
 
 def format_day(moment: datetime, tz: str | ZoneInfo, lang: str) -> str:
     """'Tuesday 3 March' in the hub's time zone and the reader's language."""
-    return format_date(local(moment, tz).date(), "EEEE d MMMM", locale=lang)
+    return _day(local(moment, tz).date(), lang)
 
 
 def format_clock(moment: datetime, tz: str | ZoneInfo, lang: str) -> str:
     """'10:30' (24-hour, as UK hubs print their timetables) in the reader's digits."""
-    return format_time(local(moment, tz), "HH:mm", locale=lang)
+    at = local(moment, tz)
+    return _clock(at.hour, at.minute, lang)
+
+
+# Every tap's card names its session's day and time: Babel takes a while to format them (its pattern parsing and
+# locale data), and a hub has few sessions and five languages, so each text is made once.
+@lru_cache(maxsize=4096)
+def _day(day: date, lang: str) -> str:
+    return format_date(day, "EEEE d MMMM", locale=lang)
+
+
+@lru_cache(maxsize=4096)
+def _clock(hour: int, minute: int, lang: str) -> str:
+    return format_time(time(hour, minute), "HH:mm", locale=lang)
 
 
 def format_full_date(moment: datetime, tz: str | ZoneInfo, lang: str) -> str:

@@ -100,6 +100,18 @@ class Stage:
             await self.user(person).tap(label, timeout=TIMEOUT)
             await self._settle(show=replies)
 
+    async def receives(self, person: Person, method: str, count: int, *, since: int) -> None:
+        """Wait until `person` has been sent `count` successful `method` calls since call `since`, then show
+        them: a reply that takes a while to prepare (files) can come after the short pause that ends a tap."""
+        def sent() -> int:
+            return sum(1 for call in self.api.calls[since:]
+                       if call.method == method and call.chat_id == person.user_id and call.error_code is None)
+
+        while sent() < count:
+            await self.api.wait_for(lambda call: call.method == method and call.chat_id == person.user_id,
+                                    TIMEOUT, after=len(self.api.calls))
+        await self._settle()
+
     @asynccontextmanager
     async def quietly(self) -> AsyncIterator[None]:
         """The same real conversation, not printed (the audience has seen it once)."""
@@ -206,7 +218,9 @@ async def play_week(stage: Stage) -> int:
     await stage.until(at(summary_day, 9), in_brief=())
     stage.scene(f"{COORDINATOR.name} downloads the CSV files")
     await stage.says(COORDINATOR, "/export")
+    asked = len(stage.api.calls)
     await stage.taps(COORDINATOR, "Last 4 weeks")
+    await stage.receives(COORDINATOR, "sendDocument", 3, since=asked)  # sessions, attendance and answers
     return summary_starts
 
 

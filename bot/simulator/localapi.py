@@ -7,9 +7,10 @@ form / multipart requests, Telegram-shaped results and errors.  Tests, the
 demo and benchmarks drive it through :class:`SimulatedUser` ("send /start,
 tap *Yes*") and inspect what the bot did through :attr:`LocalBotApi.calls`.
 
-It runs on tornado inside the caller's asyncio loop (no threads) and keeps
-per-request work small.  Faults (flood limits, blocked users, 502s, hangs,
-dropped connections) come from :class:`bot.simulator.faults.FaultPlan`.
+It runs on aiohttp's web server (the project's one HTTP stack) inside the
+caller's asyncio loop (no threads) and keeps per-request work small.  Faults
+(flood limits, blocked users, 502s, hangs, dropped connections) come from
+:class:`bot.simulator.faults.FaultPlan`.
 
 Deliberate realism: ``parse_mode=HTML`` is parsed into entities (bad markup is
 a 400 "can't parse entities"), editing text without ``reply_markup`` removes
@@ -27,15 +28,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from itertools import islice
 from typing import Any
 from urllib.parse import unquote
 
-from tornado.httpserver import HTTPServer
-from tornado.httputil import HTTPHeaders, HTTPServerRequest, ResponseStartLine
-from tornado.iostream import StreamClosedError
-from tornado.netutil import bind_sockets
+from aiohttp import web
 
 from bot.simulator.faults import (
     ApiError,
@@ -54,6 +51,7 @@ _log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_UPLOAD = 50 * 1024 * 1024  # Telegram takes files up to 50 MB from bots
 #: Parameters that are plain strings and must never be JSON-decoded.
 _RAW_STRINGS = frozenset(
     "text caption callback_query_id inline_message_id parse_mode action url "
@@ -106,27 +104,31 @@ def _decode_value(name: str, value: str) -> Any:
         return value
 
 
-def _parse_params(request: HTTPServerRequest) -> dict[str, Any]:
+async def _parse_params(request: web.Request) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    for key, values in request.query_arguments.items():
-        params[key] = _decode_value(key, values[-1].decode("utf-8"))
-    if request.headers.get("Content-Type", "").startswith("application/json"):
-        body = json.loads(request.body or b"{}")
+    for key in request.query:
+        params[key] = _decode_value(key, request.query.getall(key)[-1])
+    if request.content_type == "application/json":
+        body = json.loads(await request.read() or b"{}")
         if not isinstance(body, dict):
             raise ValueError("JSON body must be an object")
         for key, value in body.items():
             params[key] = _decode_value(key, value) if isinstance(value, str) else value
         return params
-    for key, values in request.body_arguments.items():
-        params[key] = _decode_value(key, values[-1].decode("utf-8"))
-    for key, files in request.files.items():
-        upload = files[0]
-        params[key] = {
-            "filename": upload.filename,
-            "size": len(upload.body),
-            "content": upload.body,
-            "mime_type": upload.content_type,
-        }
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.post()
+        for key in form:
+            value = form.getall(key)[-1]
+            if isinstance(value, web.FileField):
+                content = value.file.read()
+                params[key] = {
+                    "filename": value.filename,
+                    "size": len(content),
+                    "content": content,
+                    "mime_type": value.content_type,
+                }
+            else:
+                params[key] = _decode_value(key, str(value))
     for key, value in list(params.items()):
         if isinstance(value, str) and value.startswith("attach://"):
             params[key] = params.get(value[9:], value)
@@ -171,9 +173,8 @@ class LocalBotApi:
             "first_name": self.bot_first_name,
             "username": bot_username,
         }
-        self._server: HTTPServer | None = None
+        self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._updates: deque[dict[str, Any]] = deque()
         self._next_update_id = 1
         self._poller: asyncio.Future[str] | None = None
@@ -233,28 +234,28 @@ class LocalBotApi:
 
     async def start(self) -> None:
         """Bind and start serving (port 0 picks a free port, stored in ``self.port``)."""
-        if self._server is not None:
+        if self._runner is not None:
             return
-        sockets = bind_sockets(self.port, self.host)
         self._closing = asyncio.Event()
-        self._server = HTTPServer(self._on_request)
-        self._server.add_sockets(sockets)
-        self.port = sockets[0].getsockname()[1]
+        app = web.Application(client_max_size=MAX_UPLOAD)
+        app.router.add_route("*", "/{tail:.*}", self._serve)
+        # shutdown_timeout: on stop, requests still running (a hang, a slow reply) get a second, as before.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, backlog=256)
+        await site.start()
+        self._runner = runner
+        self.port = runner.addresses[0][1]
 
     async def stop(self) -> None:
         """Release long polls and hung requests, then close every connection."""
-        server, self._server = self._server, None
-        if server is None:
+        runner, self._runner = self._runner, None
+        if runner is None:
             return
         self._closing.set()
         if self._poller is not None and not self._poller.done():
             self._poller.set_result("stop")
-        server.stop()
-        if self._tasks:
-            _done, pending = await asyncio.wait(set(self._tasks), timeout=1.0)
-            for task in pending:
-                task.cancel()
-        await server.close_all_connections()
+        await runner.cleanup()
 
     async def __aenter__(self) -> LocalBotApi:
         await self.start()
@@ -264,49 +265,41 @@ class LocalBotApi:
         await self.stop()
 
     # ------------------------------------------------------------------ HTTP
-    def _on_request(self, request: HTTPServerRequest) -> None:
-        task = asyncio.get_running_loop().create_task(self._serve(request))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _serve(self, request: HTTPServerRequest) -> None:
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
         try:
-            await self._route(request)
-        except asyncio.CancelledError:
-            raise
+            return await self._route(request)
+        except (asyncio.CancelledError, web.HTTPException):
+            raise  # HTTPException: aiohttp's own refusals (a body over MAX_UPLOAD gets 413)
         except Exception as exc:  # a bug in this fake must be visible, never hang the bot
             _log.exception("LocalBotApi failed on %s", request.path)
             self.server_errors.append(exc)
-            _respond(request, 500, ApiError(500, f"Internal Server Error: {exc!r}").body())
+            return _respond(500, ApiError(500, f"Internal Server Error: {exc!r}").body())
 
-    async def _route(self, request: HTTPServerRequest) -> None:
-        path = unquote(request.path)
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        path = unquote(request.rel_url.raw_path)
         if path.startswith("/file/bot"):
-            self._serve_file(request, path[len("/file/bot") :])
-            return
+            return self._serve_file(path[len("/file/bot") :])
         token, _, method = path[4:].partition("/")
         if not path.startswith("/bot") or token != self.token or not method:
-            _respond(request, 404, ApiError(404, "Not Found").body())
-            return
+            return _respond(404, ApiError(404, "Not Found").body())
         try:
-            params = _parse_params(request)
+            params = await _parse_params(request)
         except ValueError as exc:
-            _respond(request, 400, ApiError(400, f"Bad Request: {exc}").body())
-            return
+            return _respond(400, ApiError(400, f"Bad Request: {exc}").body())
         if method == "getUpdates":
-            await self._get_updates(request, params)
-        else:
-            await self._call(request, method, params)
+            return await self._get_updates(request, params)
+        # aiohttp does not cancel a handler whose client went away: a call the bot gave up waiting for (its
+        # timeout) is still carried out and recorded, as Telegram may carry out a request that timed out.
+        return await self._call(request, method, params)
 
-    def _serve_file(self, request: HTTPServerRequest, rest: str) -> None:
+    def _serve_file(self, rest: str) -> web.Response:
         token, _, file_path = rest.partition("/")
         stored = self._paths.get(file_path) if token == self.token else None
         if stored is None:
-            _respond(request, 404, ApiError(404, "Not Found").body())
-            return
-        _write(request, 200, stored["content"], "application/octet-stream")
+            return _respond(404, ApiError(404, "Not Found").body())
+        return web.Response(status=200, body=stored["content"], content_type="application/octet-stream")
 
-    async def _call(self, request: HTTPServerRequest, method: str, params: dict[str, Any]) -> None:
+    async def _call(self, request: web.Request, method: str, params: dict[str, Any]) -> web.StreamResponse:
         chat = self._queries.get(params.get("callback_query_id", "")) if method == "answerCallbackQuery" else None
         call = ApiCall(method, params, time.monotonic(), _chat=chat)
         chat = call.chat_id
@@ -326,17 +319,16 @@ class LocalBotApi:
             self._record(call)
         finally:
             self._end(chat)
-        await self._answer(request, status, body, fault)
+        return await self._answer(request, status, body, fault)
 
-    async def _answer(self, request: HTTPServerRequest, status: int, body: dict, fault: Fault | None) -> None:
+    async def _answer(self, request: web.Request, status: int, body: dict, fault: Fault | None) -> web.StreamResponse:
         if fault is not None and fault.kind == "drop":
-            if request.connection is not None:
-                request.connection.close()  # type: ignore[attr-defined]
-            return
+            # The connection closes with no answer at all; writing the response below then fails quietly.
+            request.protocol.force_close()
         if fault is not None and fault.kind == "hang":
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), self.faults.hang_seconds)
-        _respond(request, status, body)
+        return _respond(status, body)
 
     def _execute(self, call: ApiCall) -> tuple[int, dict[str, Any]]:
         handler = self._handlers.get(call.method)
@@ -352,23 +344,20 @@ class LocalBotApi:
         return 200, {"ok": True, "result": call.result}
 
     # ------------------------------------------------------------------ updates
-    async def _get_updates(self, request: HTTPServerRequest, params: dict[str, Any]) -> None:
+    async def _get_updates(self, request: web.Request, params: dict[str, Any]) -> web.Response:
         if self.webhook_url:
             err = ApiError(
                 409,
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
             )
-            _respond(request, 409, err.body())
-            return
+            return _respond(409, err.body())
         self._confirm(params.get("offset"))
         timeout = float(params.get("timeout") or 0)
         if not self._updates and timeout > 0 and not self._closing.is_set():
             if self._poller is not None and not self._poller.done():
                 self._poller.set_result("conflict")  # Telegram ends the older long poll
             poller = self._poller = asyncio.get_running_loop().create_future()
-            if request.connection is not None:
-                request.connection.set_close_callback(lambda: poller.done() or poller.set_result("gone"))
             try:
                 outcome = await asyncio.wait_for(poller, timeout)
             except TimeoutError:
@@ -381,10 +370,9 @@ class LocalBotApi:
                     409,
                     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 )
-                _respond(request, 409, err.body())
-                return
+                return _respond(409, err.body())
         limit = min(max(int(params.get("limit") or 100), 1), 100)
-        _respond(request, 200, {"ok": True, "result": list(islice(self._updates, limit))})
+        return _respond(200, {"ok": True, "result": list(islice(self._updates, limit))})
 
     def _confirm(self, offset: Any) -> None:
         if offset is None:
@@ -819,22 +807,6 @@ def _update_chat(update: dict[str, Any]) -> int | None:
     return None
 
 
-def _respond(request: HTTPServerRequest, status: int, body: dict[str, Any]) -> None:
+def _respond(status: int, body: dict[str, Any]) -> web.Response:
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    _write(request, status, data, "application/json")
-
-
-def _write(request: HTTPServerRequest, status: int, data: bytes, content_type: str) -> None:
-    connection = request.connection
-    if connection is None:
-        return
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
-    headers = HTTPHeaders({"Content-Type": content_type, "Content-Length": str(len(data))})
-    try:
-        connection.write_headers(ResponseStartLine("HTTP/1.1", status, reason), headers, data)
-        connection.finish()
-    except (StreamClosedError, OSError):
-        pass  # the client went away (timed out, cancelled): nothing to answer
+    return web.Response(status=status, body=data, content_type="application/json")
