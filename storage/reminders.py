@@ -8,13 +8,15 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.sessions import Announcement, Invitation
 from storage.db import Database, from_db, to_db
 from storage.members import Member
-from storage.rsvps import Headcount, session_tallies_in
 from storage.sessions import SESSION_COLUMNS, Session, session_from_row
+
+if TYPE_CHECKING:
+    from storage.rsvps import Headcount
 
 # Kinds of ledger rows about a session that stop being wanted once it is cancelled.
 SESSION_BOUND_KINDS = ("reminder", "checkin", "rsvp_place")
@@ -139,6 +141,8 @@ class ReminderQueries:
             )
             if cursor.rowcount == 0:
                 return None
+            from storage.rsvps import session_tallies_in  # here: storage.rsvps imports this module
+
             told = (await session_tallies_in(conn, [session_id]))[session_id].told_if_cancelled()
             await conn.execute(
                 f"UPDATE deliveries SET state = 'skipped', last_error = 'session cancelled'"
