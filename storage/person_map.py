@@ -107,6 +107,13 @@ PERSON_MAP: dict[str, PersonLink] = {
     "retention_runs": REFERENCE,
     # 008 erasures: a keyed hash of a forgotten person's Telegram id and the time; nobody can be found from it
     "erasures": PersonLink(not_personal=("subject",)),
+    # 010 the coordinators' dashboard: a coordinator's sign-in links and sessions (only hashes of their secrets)
+    # are theirs; "contacted" marks are about the member, and name the coordinator who made them as staff
+    "dashboard_links": PersonLink(user=("telegram_user_id",), not_personal=("token_hash", "language"),
+                                  forget="delete"),
+    "dashboard_sessions": PersonLink(user=("telegram_user_id",),
+                                     not_personal=("token_hash", "language", "csrf_token"), forget="delete"),
+    "follow_up_contacts": PersonLink(member=("member_id",), staff=("contacted_by",), forget="delete"),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }
