@@ -207,3 +207,28 @@ async def test_downloads_are_the_chat_files_and_the_report(dash):
         assert "<table>" in html and "<h1>Woking Community Hub: report for" in html
         async with http.get(f"{base}/nope.csv") as response:
             assert response.status == 404
+
+
+async def test_the_pdf_report_reads_back_with_its_headline_figures(dash):
+    """The PDF's text (read back with pypdf) holds the report's headline figures with their denominators."""
+    import io
+
+    from pypdf import PdfReader
+
+    async with client() as http:
+        await sign_in(http, dash, COORDINATOR_ID)
+        base = f"{dash.base}/dashboard/h/woking/downloads/term"
+        async with http.get(f"{base}/report.md") as response:
+            markdown = await response.text()
+        async with http.get(f"{base}/report.pdf") as response:
+            assert response.status == 200 and response.content_type == "application/pdf"
+            pdf = await response.read()
+    assert pdf.startswith(b"%PDF-")
+    text = " ".join("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+    headlines = [line.removeprefix("- ") for line in markdown.splitlines()
+                 if line.startswith(("- Happier leaving", "- More connected", "- Response rate", "- People reached",
+                                     "- Sessions held", "- Came again the next week"))]
+    assert len(headlines) >= 6, markdown
+    assert any(re.search(r"\d+% \(\d+ of \d+ answers\)", line) for line in headlines), headlines
+    for line in headlines:
+        assert " ".join(line.split()) in text, line

@@ -42,6 +42,27 @@ FILES = {"sessions.csv": "text/csv", "attendance.csv": "text/csv", "answers.csv"
          "report.md": "text/markdown", "report.html": "text/html", "report.pdf": "application/pdf"}
 
 
+CHAT_ONLY_ENGLISH = ("summary", "register", "export")
+"""Tables of the chat's coordinator words kept in English only; the dashboard has its own copies in [dashboard]."""
+
+
+def word_key(texts: Any, key: str) -> str:
+    """The [dashboard] copy (in every language) of a key from an English-only coordinators' table, if any."""
+    table, _, name = key.partition(".")
+    if table in CHAT_ONLY_ENGLISH:
+        copy = f"dashboard.{table}_{name}"
+        if copy in texts.catalogs["en"]:
+            return copy
+    return key
+
+
+class PageRender(Render):
+    """The weekly summary's words and suppression, in the coordinator's language."""
+
+    def t(self, key: str, **values: object) -> str:
+        return self.texts.get(word_key(self.texts, key), self.lang, **values)
+
+
 class Refusal(Exception):
     def __init__(self, key: str, status: int, back: str | None = None) -> None:
         super().__init__(key)
@@ -64,7 +85,7 @@ class Page:
         return self.who.language
 
     def t(self, key: str, **values: Any) -> str:
-        return self.svc.texts.get(key, self.lang, **values)
+        return self.svc.texts.get(word_key(self.svc.texts, key), self.lang, **values)
 
     def url(self, path: str = "") -> str:
         return f"/dashboard/h/{self.hub.id}/{path}"
@@ -101,7 +122,7 @@ async def _figures(page: Page) -> Any:
 
 async def term(page: Page) -> dict[str, Any]:
     figures = await _figures(page)
-    r = Render(page.svc.texts, page.lang, forwardable=True)
+    r = PageRender(page.svc.texts, page.lang, forwardable=True)
     totals = total_checkins(figures.term_checkins)
     weeks = []
     for week in figures.term_weeks:
@@ -152,7 +173,7 @@ async def registers(page: Page) -> dict[str, Any]:
                                                           page.now + OPENS_BEFORE_START)
     rows = [{"id": s.id, "name": page.session_name(s)} for s in sessions]
     return {"template": "registers.html", "page": "register", "rows": rows,
-            "title": page.t("dashboard.register_title", hub=page.hub.name)}
+            "title": page.t("dashboard.registers_title", hub=page.hub.name)}
 
 
 async def register(page: Page) -> dict[str, Any]:

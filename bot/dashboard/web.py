@@ -72,7 +72,7 @@ def render(svc: Services, request: web.Request, template: str, lang: str, *, sta
     language = LANGUAGES.get(lang, LANGUAGES["en"])
 
     def t(key: str, **values: Any) -> str:
-        return svc.texts.get(key, lang, **values)
+        return svc.texts.get(pages.word_key(svc.texts, key), lang, **values)
 
     body = _templates.get_template(template).render(
         t=t, lang=language.code, dir="rtl" if language.rtl else "ltr", nonce=nonce, root=ROOT, **context)
