@@ -45,6 +45,10 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEMO_OUT,
                         help=f"folder for the chart, the CSV files and the conversation (default: {DEMO_OUT})")
+    parser.add_argument("--dashboard", action="store_true",
+                        help="then serve the demo hub's dashboard on 127.0.0.1 and print a sign-in link (Ctrl-C stops)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="the dashboard's port on 127.0.0.1 with --dashboard (default: 8765)")
 
 
 def _chat_arguments(parser: argparse.ArgumentParser) -> None:

@@ -82,3 +82,38 @@ def test_imm_bot_demo_on_its_own_writes_where_it_is_told(tmp_path):
     assert_the_week_was_shown(done.stdout)
     assert_files_written(tmp_path / "week")
     assert done.stderr == "", "nothing but the conversation on the terminal"
+
+
+async def test_the_demo_serves_its_dashboard_and_prints_a_sign_in_link(tmp_path):
+    """`imm-bot demo --dashboard`: after the week, the demo hub's dashboard on 127.0.0.1 and a link that works."""
+    import asyncio
+    import re
+
+    import aiohttp
+
+    from bot.simulator.demo import run_demo
+    from tests.dashboard_support import free_port
+
+    lines: list[str] = []
+    printed, stop = asyncio.Event(), asyncio.Event()
+
+    def write(line: str) -> None:
+        lines.append(line)
+        if "/dashboard/signin/" in line:
+            printed.set()
+
+    port = free_port()
+    demo = asyncio.create_task(run_demo(tmp_path, write, dashboard_port=port, serve_until=stop.wait))
+    try:
+        await asyncio.wait_for(printed.wait(), 100)
+        link = re.search(r"http://127\.0\.0\.1:\d+/dashboard/signin/\S+", "\n".join(lines)).group(0)
+        assert link.startswith(f"http://127.0.0.1:{port}/")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post(link) as response:
+                page = await response.text()
+                assert response.status == 200 and "Riverside Music Hub" in page
+            async with http.get(f"http://127.0.0.1:{port}/dashboard/h/demo-hub/term") as response:
+                assert response.status == 200 and 'role="img"' in await response.text()
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(demo, 30) == 0

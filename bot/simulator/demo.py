@@ -15,7 +15,7 @@ import asyncio
 import logging
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,11 +38,28 @@ QUIET = 0.03
 
 
 
+DASHBOARD_PORT = 8765
+
+
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     if not getattr(args, "verbose", False):
         logging.getLogger().setLevel(logging.WARNING)  # the bot's log would bury the conversation
     out = getattr(args, "out", None) or DEFAULT_OUT
-    return asyncio.run(run_demo(out, _print))
+    port = getattr(args, "port", None) or DASHBOARD_PORT
+    if not getattr(args, "dashboard", False):
+        return asyncio.run(run_demo(out, _print))
+    return asyncio.run(run_demo(out, _print, dashboard_port=port, serve_until=_until_interrupted))
+
+
+async def _until_interrupted() -> None:
+    """Wait for Ctrl-C or SIGTERM (the dashboard stays open until then)."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 def _print(line: str) -> None:
@@ -209,7 +226,9 @@ def save_attachments(api: LocalBotApi, chat_id: int, since: int, out: Path) -> l
     return sorted(set(written))
 
 
-async def run_demo(out: Path, write: Callable[[str], None]) -> int:
+async def run_demo(out: Path, write: Callable[[str], None], *, dashboard_port: int | None = None,
+                   serve_until: Callable[[], Awaitable[None]] | None = None) -> int:
+    """The week; with `dashboard_port`, then the demo hub's dashboard on 127.0.0.1 until `serve_until` returns."""
     began = time.monotonic()
     lines: list[str] = []
 
@@ -223,18 +242,37 @@ async def run_demo(out: Path, write: Callable[[str], None]) -> int:
         api = await stack.enter_async_context(LocalBotApi())
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="imm-demo-")))
         clock = ManualClock(demo_setup.START)
-        application = build_application(demo_setup.demo_settings(api, folder / "demo.sqlite3"), clock=clock)
+        extra: dict[str, Any] = {}
+        if dashboard_port is not None:
+            extra["dashboard"] = {"enabled": True, "listen": "127.0.0.1", "port": dashboard_port,
+                                  "public_url": f"http://127.0.0.1:{dashboard_port}"}
+        application = build_application(demo_setup.demo_settings(api, folder / "demo.sqlite3", **extra), clock=clock)
         await stack.enter_async_context(running(application, dispatcher=False, poll_timeout=1))
         stage = Stage(api, application, clock, record)
         stage.transcript.skip()
         summary_starts = await play_week(stage)
         files = save_attachments(api, COORDINATOR.user_id, summary_starts, out)
+        if dashboard_port is not None:
+            await show_dashboard(stage, dashboard_port, serve_until)
     record(f"\nThe demo took {time.monotonic() - began:.0f} seconds. Written to {_shown(out)}:")
     for path in [*files, out / "conversation.txt"]:
         record(f"  {path.name}")
     _write_text(out / "conversation.txt", "\n".join(lines) + "\n")
     write("Next: `imm-bot chat` to talk to the bot yourself; README.md says how to run it for real.")
     return 0
+
+
+async def show_dashboard(stage: Stage, port: int, serve_until: Callable[[], Awaitable[None]] | None) -> None:
+    """The coordinator asks for the dashboard; the link is printed and the dashboard served until told to stop."""
+    stage.scene(f"{COORDINATOR.name} opens the hub dashboard")
+    await stage.says(COORDINATOR, "/dashboard")
+    link = next((word for word in reversed(stage.user(COORDINATOR).last_text().split())
+                 if "/dashboard/signin/" in word), "")
+    stage.write(f"\nThe demo hub's dashboard is at http://127.0.0.1:{port}/dashboard/ (this computer only).")
+    stage.write(f"Open this sign-in link in your browser (it works once, for 10 minutes):\n  {link}")
+    stage.write("The dashboard stays open until you press Ctrl-C.")
+    if serve_until is not None:
+        await serve_until()
 
 
 def _shown(folder: Path) -> str:
