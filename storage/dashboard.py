@@ -50,6 +50,12 @@ class DashboardQueries:
 
     db: Database
 
+    async def data_version(self) -> int:
+        """SQLite's PRAGMA data_version on the reader: it changes whenever the writer commits a change, so a
+        figure computed at one version is still right while the version stays the same."""
+        row = await self.db.fetchone("PRAGMA data_version")
+        return int(row[0]) if row else 0
+
     async def create_signin_link(self, token: str, telegram_user_id: int, language: str, now: datetime,
                                  expires_at: datetime) -> None:
         await self.db.execute(

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -42,6 +44,7 @@ FILES = {"sessions.csv": "text/csv", "attendance.csv": "text/csv", "answers.csv"
          "report.md": "text/markdown", "report.html": "text/html", "report.pdf": "application/pdf"}
 
 
+FIGURES = web.AppKey("dashboard_figures", object)
 CHAT_ONLY_ENGLISH = ("summary", "register", "export")
 """Tables of the chat's coordinator words kept in English only; the dashboard has its own copies in [dashboard]."""
 
@@ -115,9 +118,32 @@ async def today(page: Page) -> dict[str, Any]:
             "title": page.t("dashboard.today_title", hub=hub.name)}
 
 
+class FigureCache:
+    """The weekly summary's figures per hub, reused while nothing in the database changed (SQLite's
+    data_version on the reader) and within the same minute (figures depend on `now`). One computation at a time
+    per hub, so a burst of page views on a cold cache costs one `gather`, not one each."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[int, str], Any]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, page: Page, compute: Callable[[], Awaitable[Any]]) -> Any:
+        hub = page.hub.id
+        async with self._locks.setdefault(hub, asyncio.Lock()):
+            key = (await page.svc.store.data_version(), page.now.strftime("%Y-%m-%dT%H:%M"))
+            held = self._entries.get(hub)
+            if held is not None and held[0] == key:
+                return held[1]
+            value = await compute()
+            self._entries[hub] = (key, value)
+            return value
+
+
 async def _figures(page: Page) -> Any:
     """The weekly summary's figures for this week so far: the term, the follow-ups (one `gather`, as /summary)."""
-    return await gather(page.svc.store, page.hub, week_so_far(page.hub, page.now), page.now, so_far=True)
+    cache: FigureCache = page.request.app[FIGURES]
+    return await cache.get(page, lambda: gather(page.svc.store, page.hub, week_so_far(page.hub, page.now),
+                                                page.now, so_far=True))
 
 
 async def term(page: Page) -> dict[str, Any]:

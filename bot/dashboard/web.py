@@ -40,6 +40,7 @@ _templates = Environment(loader=PackageLoader("bot.dashboard", "templates"),
 def add_routes(app: web.Application, svc: Services) -> None:
     """Put the dashboard on the bot's web application (called by the composition root when it is enabled)."""
     app[SERVICES] = svc
+    app[pages.FIGURES] = pages.FigureCache()
     r = app.router
     r.add_get(f"{ROOT}/app", mini_app_shell)
     r.add_post(f"{ROOT}/auth", mini_app_auth)
