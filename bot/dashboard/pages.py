@@ -111,39 +111,50 @@ class Page:
 
 async def today(page: Page) -> dict[str, Any]:
     store, hub = page.svc.store, page.hub
-    sessions = await store.upcoming_sessions(hub.id, page.now, SESSIONS_SHOWN)
-    tallies = await store.session_tallies([s.id for s in sessions])
+
+    async def figures() -> tuple[Any, Any]:
+        sessions = await store.upcoming_sessions(hub.id, page.now, SESSIONS_SHOWN)
+        return sessions, await store.session_tallies([s.id for s in sessions])
+
+    sessions, tallies = await cached(page, "today", figures)
     rows = [{"session": s, "name": page.session_name(s), "tally": tallies[s.id]} for s in sessions]
     return {"template": "today.html", "page": "today", "rows": rows, "capacity": hub.capacity,
             "title": page.t("dashboard.today_title", hub=hub.name)}
 
 
 class FigureCache:
-    """The weekly summary's figures per hub, reused while nothing in the database changed (SQLite's
-    data_version on the reader) and within the same minute (figures depend on `now`). One computation at a time
-    per hub, so a burst of page views on a cold cache costs one `gather`, not one each."""
+    """Figures per hub and page, reused while nothing in the database changed (SQLite's data_version on the
+    reader: any commit by the writer changes it) and within the same minute (figures depend on `now`). One
+    computation at a time per hub, so a burst of page views on a cold cache costs one query, not one each.
+    Entries are few (a handful of kinds per hub, one per recent register) and hold what the pages show."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[tuple[int, str], Any]] = {}
+        self._entries: dict[tuple[str, str], tuple[tuple[int, str], Any]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def get(self, page: Page, compute: Callable[[], Awaitable[Any]]) -> Any:
+    async def get(self, page: Page, kind: str, compute: Callable[[], Awaitable[Any]]) -> Any:
         hub = page.hub.id
         async with self._locks.setdefault(hub, asyncio.Lock()):
             key = (await page.svc.store.data_version(), page.now.strftime("%Y-%m-%dT%H:%M"))
-            held = self._entries.get(hub)
+            held = self._entries.get((hub, kind))
             if held is not None and held[0] == key:
                 return held[1]
+            for stale in [k for k, (version, _) in self._entries.items() if k[0] == hub and version != key]:
+                del self._entries[stale]
             value = await compute()
-            self._entries[hub] = (key, value)
+            self._entries[(hub, kind)] = (key, value)
             return value
+
+
+def cached(page: Page, kind: str, compute: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+    cache: FigureCache = page.request.app[FIGURES]
+    return cache.get(page, kind, compute)
 
 
 async def _figures(page: Page) -> Any:
     """The weekly summary's figures for this week so far: the term, the follow-ups (one `gather`, as /summary)."""
-    cache: FigureCache = page.request.app[FIGURES]
-    return await cache.get(page, lambda: gather(page.svc.store, page.hub, week_so_far(page.hub, page.now),
-                                                page.now, so_far=True))
+    return await cached(page, "summary", lambda: gather(page.svc.store, page.hub, week_so_far(page.hub, page.now),
+                                                         page.now, so_far=True))
 
 
 async def term(page: Page) -> dict[str, Any]:
@@ -204,7 +215,8 @@ async def registers(page: Page) -> dict[str, Any]:
 
 async def register(page: Page) -> dict[str, Any]:
     session = await page.register_session(page.request.match_info["session"])
-    taken: Register | None = await page.svc.store.register(session.id)
+    taken: Register | None = await cached(page, f"register:{session.id}",
+                                          lambda: page.svc.store.register(session.id))
     entries = list(taken.entries) if taken else []
     pages = max(1, -(-len(entries) // PER_PAGE))
     wanted = page.request.query.get("page", "0")
