@@ -96,8 +96,8 @@ async def run(members: int, requests: int, repeat: int) -> dict[str, Any]:
                         if number:  # the first is the warm-up
                             samples.append((time.perf_counter() - began) * 1000)
                     cold = []
-                    for _ in range(max(3, requests // 4)):  # after a change: the figures are worked out again
-                        await store.db.execute("UPDATE hubs SET name = name WHERE id = ?", (HUB,))
+                    for turn in range(max(3, requests // 4)):  # after a change: the figures are worked out again
+                        await store.db.execute("UPDATE hubs SET venue = ? WHERE id = ?", (f"{page} {turn}", HUB))
                         began = time.perf_counter()
                         async with http.get(url) as response:
                             await response.read()

@@ -232,3 +232,23 @@ async def test_the_pdf_report_reads_back_with_its_headline_figures(dash):
     assert any(re.search(r"\d+% \(\d+ of \d+ answers\)", line) for line in headlines), headlines
     for line in headlines:
         assert " ".join(line.split()) in text, line
+
+
+async def test_follow_ups_and_term_are_the_weekly_summarys_figures(dash):
+    from bot.reports.weekly_summary import gather, week_so_far
+
+    hub, now = dash.services.hub("woking"), dash.services.clock.now()
+    figures = await gather(dash.store, hub, week_so_far(hub, now), now, so_far=True)
+    assert figures.follow_ups, "the seeded term has people to follow up"
+    async with client() as http:
+        await sign_in(http, dash, COORDINATOR_ID)
+        async with http.get(f"{dash.base}/dashboard/h/woking/follow-ups") as response:
+            page = await response.text()
+        async with http.get(f"{dash.base}/dashboard/h/woking/term") as response:
+            term = await response.text()
+    shown = re.findall(r"<span>([^<:]+): (missed the last two sessions|has gone quiet)", page)
+    reasons = {"missed_two": "missed the last two sessions", "quiet": "has gone quiet"}
+    assert shown == [(f.first_name, reasons[f.reason]) for f in figures.follow_ups]
+    came = re.findall(r'<th scope="row">(\d+)</th><td>[^<]+</td><td>([^<]+)</td>', term)
+    assert came == [(str(w.week), str(w.attended) if w.attended >= 5 or not w.attended else "&lt;5")
+                    for w in figures.term_weeks]

@@ -193,11 +193,18 @@ async def term(page: Page) -> dict[str, Any]:
 
 
 async def follow_ups(page: Page) -> dict[str, Any]:
-    figures = await _figures(page)
+    async def follow_ups_only() -> Any:
+        # gather's follow-up window and query (snapshot.follow_ups), without the rest of the summary
+        last = week_so_far(page.hub, page.now).last
+        window = Period(last - timedelta(weeks=FOLLOW_UP_WEEKS) + timedelta(days=1), last).window(page.hub, page.now)
+        async with page.svc.store.attendance_snapshot(window) as snapshot:
+            return await snapshot.follow_ups(window)
+
+    found = await cached(page, "follow-ups", follow_ups_only)
     since = page.now - timedelta(weeks=FOLLOW_UP_WEEKS)
     contacts = await page.svc.store.contacts_since(page.hub.id, since)
     people = []
-    for person in figures.follow_ups:
+    for person in found:
         contact = contacts.get(person.member_id)
         people.append({"id": person.member_id, "name": person.first_name, "reason": person.reason,
                        "contacted": format_day(contact.contacted_at, page.hub.tz, page.lang) if contact else None})
