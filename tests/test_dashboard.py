@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.conftest import COORDINATOR_ID, LEAD_ID, OTHER_COORDINATOR_ID
-from tests.dashboard_support import client, csrf_of, dashboard_bot, sign_in
+from tests.dashboard_support import client, csrf_of, dashboard_bot, init_data, sign_in
 
 PAGES = ("", "term", "follow-ups", "register", "alerts", "downloads")
 
@@ -252,3 +252,33 @@ async def test_follow_ups_and_term_are_the_weekly_summarys_figures(dash):
     came = re.findall(r'<th scope="row">(\d+)</th><td>[^<]+</td><td>([^<]+)</td>', term)
     assert came == [(str(w.week), str(w.attended) if w.attended >= 5 or not w.attended else "&lt;5")
                     for w in figures.term_weeks]
+
+
+async def test_over_https_the_cookie_is_secure_and_coordinators_get_the_mini_app_buttons(start_bot, api, db_path,
+                                                                                          clock):
+    bot = await dashboard_bot(start_bot, api, db_path, clock, public_url="https://hub.example.org")
+    # The menu button of each coordinator's and admin's chat opens the Mini App; nobody else's is touched.
+    assert api.menu_buttons[COORDINATOR_ID] == {
+        "type": "web_app", "text": "Dashboard", "web_app": {"url": "https://hub.example.org/dashboard/app"}}
+    assert OTHER_COORDINATOR_ID in api.menu_buttons and LEAD_ID not in api.menu_buttons
+    cleo = api.user(COORDINATOR_ID, "Cleo")
+    await cleo.send("/dashboard")
+    markup = cleo.messages()[-1]["reply_markup"]["inline_keyboard"]
+    assert markup[0][0]["web_app"] == {"url": "https://hub.example.org/dashboard/app?hub=woking"}
+    assert markup[1][0]["url"].startswith("https://hub.example.org/dashboard/signin/")
+    async with client() as http:
+        async with http.post(f"{bot.base}/dashboard/auth", data={"init_data": init_data(bot, COORDINATOR_ID),
+                                                                 "hub": "woking"}) as response:
+            assert response.status == 200
+            cookie = response.headers.getall("Set-Cookie")
+        async with http.post(f"{bot.base}/dashboard/auth", data={"init_data": init_data(bot, COORDINATOR_ID)},
+                             headers={"Origin": "https://evil.example"}) as response:
+            assert response.status == 403
+    assert len(cookie) == 1 and cookie[0].startswith("__Host-imm_dashboard=")
+    for part in ("HttpOnly", "Secure", "SameSite=None", "Partitioned", "Path=/", "Max-Age=28800"):
+        assert part in cookie[0], part
+    link = markup[1][0]["url"].replace("https://hub.example.org", bot.base)
+    async with client() as http, http.post(link, allow_redirects=False) as response:
+        assert response.status == 303
+        cookie = response.headers["Set-Cookie"]
+    assert "SameSite=Lax" in cookie and "Secure" in cookie and "HttpOnly" in cookie

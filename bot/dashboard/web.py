@@ -288,7 +288,8 @@ async def _save_register(page: pages.Page, form: dict[str, str]) -> str:
     if len(shown) > 1000:
         raise pages.Refusal("dashboard.not_found", 400, page.url(f"register/{session.id}"))
     store = page.svc.store
-    if await store.register(session.id) is None or not (await store.register(session.id)).entries:  # type: ignore[union-attr]
+    taken = await store.register(session.id)
+    if taken is None or not taken.entries:
         await store.open_register(session.id, page.who.user_id, page.now)
     await store.mark_register(session.id, shown, present & shown, page.who.user_id, page.now)
     await store.save_register(session.id, page.who.user_id, page.now)
