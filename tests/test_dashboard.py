@@ -282,3 +282,31 @@ async def test_over_https_the_cookie_is_secure_and_coordinators_get_the_mini_app
         assert response.status == 303
         cookie = response.headers["Set-Cookie"]
     assert "SameSite=Lax" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+
+
+async def test_in_webhook_mode_the_dashboard_is_on_the_webhooks_server(api, db_path, tmp_path):
+    from bot.app import build_application
+    from bot.domain.clock import ManualClock
+    from bot.runtime import running
+    from bot.transport.webhook import webhook_settings
+    from tests.conftest import START, make_settings
+    from tests.dashboard_support import free_port
+
+    port, unused = free_port(), free_port()
+    settings = make_settings(api, db_path, dashboard={"enabled": True, "port": unused,
+                                                      "public_url": "https://hub.example.org"})
+    data = settings.model_dump()
+    data["telegram"]["webhook"] = {"url": "https://hub.example.org/telegram/hook", "listen": "127.0.0.1",
+                                   "port": port, "secret_token": "s3cret-token-for-tests_0123456789"}
+    settings = type(settings).model_validate(data)
+    application = build_application(settings, clock=ManualClock(START))
+    async with running(application, dispatcher=False, webhook=webhook_settings(settings)), client() as http:
+        base = f"http://127.0.0.1:{port}"
+        async with http.get(f"{base}/healthz") as response:
+            assert "database" in await response.json()  # 503 here: no dispatcher in this test
+        async with http.post(f"{base}/dashboard/auth", data={"init_data": "", "hub": "woking"}) as response:
+            assert response.status == 403
+        async with http.get(f"{base}/dashboard/app") as response:
+            assert response.status == 200 and "/dashboard/auth" in await response.text()
+        async with http.post(f"{base}/telegram/hook", data=b"{}") as response:
+            assert response.status == 403  # the webhook is still there, secret and all
