@@ -310,3 +310,20 @@ async def test_in_webhook_mode_the_dashboard_is_on_the_webhooks_server(api, db_p
             assert response.status == 200 and "/dashboard/auth" in await response.text()
         async with http.post(f"{base}/telegram/hook", data=b"{}") as response:
             assert response.status == 403  # the webhook is still there, secret and all
+
+
+async def test_signing_out_ends_the_session(dash):
+    async with client() as http:
+        await sign_in(http, dash, COORDINATOR_ID)
+        async with http.get(f"{dash.base}/dashboard/h/woking/") as response:
+            page = await response.text()
+        token = next(c.value for c in http.cookie_jar if c.key == "imm_dashboard")
+        async with http.post(f"{dash.base}/dashboard/signout", data={"csrf": "forged"}) as response:
+            assert response.status == 403
+        async with http.post(f"{dash.base}/dashboard/signout", data={"csrf": csrf_of(page)}) as response:
+            assert response.status == 200 and "You are signed out." in await response.text()
+        async with http.get(f"{dash.base}/dashboard/h/woking/") as response:
+            assert response.status == 403
+    async with client() as http, http.get(f"{dash.base}/dashboard/h/woking/",
+                                          headers={"Cookie": f"imm_dashboard={token}"}) as response:
+        assert response.status == 403  # the session is gone on the server too, not only the cookie

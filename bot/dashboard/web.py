@@ -190,7 +190,9 @@ async def signout(request: web.Request) -> web.Response:
     await svc.store.end_dashboard_session(who.session_token)
     response = render(svc, request, "message.html", who.language, heading=svc.texts.get("dashboard.signed_out",
                                                                                          who.language), body="")
-    response.del_cookie(auth.cookie_name(svc), path="/")
+    # Expired at once; Secure as when it was set, or a browser keeps a __Host- cookie (the session is gone anyway).
+    response.set_cookie(auth.cookie_name(svc), "", max_age=0, path="/", httponly=True,
+                        secure=svc.settings.dashboard.secure, samesite="Lax")
     return response
 
 
