@@ -104,8 +104,10 @@ class Page:
         session = await self.svc.store.session(number) if number is not None else None
         if session is None or session.hub_id != self.hub.id or session.cancelled:
             raise Refusal("dashboard.not_found", 404, self.url("register"))
-        if session.starts_at - OPENS_BEFORE_START > self.now or session.starts_at < self.now - RECENT:
+        if session.starts_at - OPENS_BEFORE_START > self.now:
             raise Refusal("register.too_early", 400, self.url("register"))
+        if session.starts_at < self.now - RECENT:  # as the chat's /register: the last two weeks
+            raise Refusal("dashboard.not_found", 404, self.url("register"))
         return session
 
 
