@@ -22,7 +22,6 @@ from storage.dashboard import DashboardSession
 
 COOKIE = "imm_dashboard"
 SECURE_COOKIE = "__Host-imm_dashboard"  # __Host-: Secure, Path=/, no Domain (cannot be set by a subdomain)
-LINK_LIFETIME = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +90,3 @@ def csrf_ok(visitor: Visitor, given: str) -> bool:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-async def new_signin_link(svc: Services, user_id: int, language: str) -> str:
-    """A single-use sign-in address for a desktop browser, valid for ten minutes."""
-    now = svc.clock.now()
-    token = new_token()
-    await svc.store.create_signin_link(token, user_id, language, now, now + LINK_LIFETIME)
-    return f"{svc.settings.dashboard.public_url}/dashboard/signin/{token}"

@@ -12,7 +12,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update, WebAppInfo
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
-from bot.dashboard.auth import new_signin_link
+from bot.dashboard.links import new_signin_link
 from bot.services import services
 from handlers.common import reader_language
 from handlers.coordinator.access import hubs_or_refuse
