@@ -81,3 +81,25 @@ def test_duplicate_keys_bad_users_and_junk_are_refused() -> None:
 @given(st.text(max_size=300))
 def test_any_text_is_refused_without_raising(text: str) -> None:
     assert verify_init_data(text, TOKEN, NOW, 3600) is None
+
+
+def test_bad_dashboard_settings_name_the_key(tmp_path) -> None:
+    import pytest
+
+    from bot.config import ConfigError, load_settings
+
+    for body, key, words in (
+        ('[dashboard]\nenabled = true\n', "dashboard", "public_url is needed"),
+        ('[dashboard]\nenabled = true\npublic_url = "http://hub.example.org"\n', "dashboard.public_url", "https://"),
+        ('[dashboard]\npublic_url = "https://hub.example.org/?x=1"\n', "dashboard.public_url", "no query"),
+        ('[dashboard]\nport = 0\n', "dashboard.port", ""),
+        ('[dashboard]\ninit_data_max_age_seconds = 5\n', "dashboard.init_data_max_age_seconds", ""),
+    ):
+        path = tmp_path / "config.toml"
+        path.write_text(body, encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path)
+        assert f"  {key}: " in str(caught.value) and words in str(caught.value), str(caught.value)
+    path.write_text('[dashboard]\nenabled = true\npublic_url = "http://127.0.0.1:8765/"\n', encoding="utf-8")
+    settings = load_settings(path)
+    assert settings.dashboard.public_url == "http://127.0.0.1:8765" and not settings.dashboard.secure
