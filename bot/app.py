@@ -25,7 +25,7 @@ from bot.transport.client import AiohttpRequest, gather_updates_while_busy
 from handlers import activity, checkin, common, join, rights, rsvp, text_input
 from handlers import measures as measure_steps
 from handlers import safeguarding as talk_requests
-from handlers.coordinator import announce, attendance, invite, sessions, summary
+from handlers.coordinator import announce, attendance, dashboard, invite, sessions, summary
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,14 @@ HANDLERS: tuple[tuple[int, Callable[[AnyApp, int], None]], ...] = (
     (0, attendance.register),
     (0, summary.register),
     (0, invite.register),
+    (0, dashboard.register),
     (0, common.register),
     (0, common.register_fallbacks),      # last: only what no feature claimed
 )
 """Every handler module, with its group, in the order its handlers are tried."""
 
-COMMAND_MODULES = (join, rights, rsvp, sessions, announce, measure_steps, attendance, summary, invite, common)
+COMMAND_MODULES = (join, rights, rsvp, sessions, announce, measure_steps, attendance, summary, invite, dashboard,
+                   common)
 """The modules whose COMMANDS (members) and COORDINATOR_COMMANDS Telegram lists, in this order."""
 
 # What the bot sends on its own: planners put what has become due into the ledger (in this order, every
@@ -86,6 +88,17 @@ RENDERERS = (
 """(name or kind, factory): a factory, since some keep a small cache of their own per application."""
 STARTUP = (timetable.sync_all_hubs, notices.settle_waitlists)
 """Run once the database is open, before polling: store the timetable's sessions, move waiting lists up."""
+
+
+def dashboard_routes(app: Any, svc: Services) -> None:
+    # Imported when the dashboard is on: aiohttp.web and Jinja2 weigh a few MB a polling bot need not carry.
+    from bot.dashboard.web import add_routes
+
+    add_routes(app, svc)
+
+
+WEB_ROUTES = (dashboard_routes,)
+"""Rooms on the bot's web server beside the webhook and /healthz, added when `[dashboard] enabled`."""
 
 
 def build_application(settings: Settings, *, clock: Clock | None = None, token: str | None = None,
@@ -140,6 +153,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None, token: 
     for kind, make_renderer in RENDERERS:
         svc.dispatcher.register_renderer(kind, make_renderer())
     svc.startup_hooks.extend(STARTUP)
+    svc.web_routes.extend(WEB_ROUTES)
     for group, register in HANDLERS:
         register(application, group)
     application.add_error_handler(on_error)

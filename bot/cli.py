@@ -48,6 +48,10 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
                              f" (default: {DEMO_OUT})")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep the demo's database in DIR (with a config.toml for it), to try `imm-bot report` on")
+    parser.add_argument("--dashboard", action="store_true",
+                        help="then serve the demo hub's dashboard on 127.0.0.1 and print a sign-in link (Ctrl-C stops)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="the dashboard's port on 127.0.0.1 with --dashboard (default: 8765)")
 
 
 def _chat_arguments(parser: argparse.ArgumentParser) -> None:

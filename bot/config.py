@@ -74,6 +74,49 @@ class WebSettings(_Strict):
     port: int = Field(default=0, ge=0, le=65535)  # 0: no web server in polling mode
 
 
+class DashboardSettings(_Strict):
+    """The coordinators' dashboard (a Telegram Mini App, docs/dashboard.md), served by the bot's own web server.
+
+    In polling mode the web server listens on `listen` and `port` (and serves /healthz there too); in webhook
+    mode the dashboard is on the webhook's server. `public_url` is the HTTPS address people reach it at,
+    behind the operator's reverse proxy (plain http only for this computer, as in `imm-bot demo --dashboard`).
+    """
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str = ""
+    # How old a Mini App's signed initData may be when it signs someone in (Telegram signs it when the app opens).
+    init_data_max_age_seconds: int = Field(default=3600, ge=30, le=7 * 24 * 3600)
+    # How long a dashboard session (its cookie) lasts after signing in.
+    session_minutes: int = Field(default=8 * 60, ge=5, le=7 * 24 * 60)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_address(cls, value: str) -> str:
+        if not value:
+            return value
+        match = re.fullmatch(r"(https?)://([^/\s?#]+)(/[^\s?#]*)?", value)
+        if match is None:
+            raise ValueError("must be an address such as https://imm.example.org (no query or #fragment)")
+        host = match.group(2).rsplit(":", 1)[0] if not match.group(2).endswith("]") else match.group(2)
+        if match.group(1) == "http" and host not in ("127.0.0.1", "localhost", "[::1]"):
+            raise ValueError("must start with https:// (Telegram opens Mini Apps only over HTTPS; "
+                             "http:// is allowed for 127.0.0.1 and localhost only)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _address_when_enabled(self) -> DashboardSettings:
+        if self.enabled and not self.public_url:
+            raise ValueError("public_url is needed when the dashboard is enabled (the HTTPS address of the bot)")
+        return self
+
+    @property
+    def secure(self) -> bool:
+        """Whether cookies get the Secure flag: the public address is HTTPS."""
+        return self.public_url.startswith("https://")
+
+
 class TelegramSettings(_Strict):
     token: str = Field(default="", json_schema_extra={"secret": True})
     api_base_url: str = "https://api.telegram.org/bot"
@@ -305,6 +348,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     storage: StorageSettings = StorageSettings()
     web: WebSettings = WebSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     organisation: OrganisationSettings = OrganisationSettings()
     default_language: str = "en"
     admins: list[TelegramId] = []

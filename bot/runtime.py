@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import time
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeChat, MenuButtonWebApp, Update, WebAppInfo
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
@@ -112,6 +113,24 @@ async def register_commands(application: AnyApp) -> None:
             )
         except TelegramError as exc:  # a coordinator who has not opened the chat yet
             log.info("could not set coordinator commands for %s: %s", user_id, exc)
+    await set_dashboard_menu_buttons(application, sorted(coordinators))
+
+
+async def set_dashboard_menu_buttons(application: AnyApp, user_ids: list[int]) -> None:
+    """The chat's menu button opens the dashboard (a Mini App), for coordinators and admins only: each of
+    their private chats gets it (setChatMenuButton); everyone else keeps the default (the command list)."""
+    svc = services(application)
+    dashboard = svc.settings.dashboard
+    if not dashboard.enabled or not dashboard.public_url.startswith("https://"):
+        return  # Telegram opens Mini Apps over HTTPS only
+    for user_id in user_ids:
+        member = await svc.store.member_by_user(user_id)
+        text = svc.texts.get("dashboard.menu_button", member.language if member else "en")
+        button = MenuButtonWebApp(text, WebAppInfo(f"{dashboard.public_url}/dashboard/app"))
+        try:
+            await application.bot.set_chat_menu_button(chat_id=user_id, menu_button=button)
+        except TelegramError as exc:  # a coordinator who has not opened the chat yet
+            log.info("could not set the dashboard menu button for %s: %s", user_id, exc)
 
 
 @asynccontextmanager
@@ -129,15 +148,21 @@ async def running(application: AnyApp, *, polling: bool = True, dispatcher: bool
         await application.initialize()
         await register_commands(application)
         await application.start()
-        if webhook is not None or svc.settings.web.port:
+        dashboard = svc.settings.dashboard
+        routes = [functools.partial(add, svc=svc) for add in svc.web_routes] if dashboard.enabled else []
+        if webhook is not None or svc.settings.web.port or routes:
             # Imported only when something listens: aiohttp.web weighs a few MB a polling bot need not carry.
             from bot.transport.web import WebServer
         if webhook is not None:
             from bot.transport.webhook import set_webhook, webhook_route
 
-            server = WebServer(application, lambda: health(application), webhook=webhook_route(webhook))
+            server = WebServer(application, lambda: health(application), webhook=webhook_route(webhook),
+                               routes=routes)
             await server.start(webhook.listen, webhook.port)
             await set_webhook(application, webhook)
+        elif routes:  # polling, with the dashboard: one server, on the dashboard's address (/healthz there too)
+            server = WebServer(application, lambda: health(application), routes=routes)
+            await server.start(dashboard.listen, dashboard.port)
         elif svc.settings.web.port:
             server = WebServer(application, lambda: health(application))
             await server.start(svc.settings.web.listen, svc.settings.web.port)

@@ -30,6 +30,8 @@ class Services:
     dispatcher: Dispatcher
     application: Application[Any, Any, Any, Any, Any, Any] | None = None
     startup_hooks: list[Callable[[Services], Awaitable[None]]] = field(default_factory=list)
+    web_routes: list[Callable[[Any, Services], None]] = field(default_factory=list)
+    """Functions (aiohttp.web.Application, services) that add routes to the bot's web server (the dashboard)."""
     member_commands: tuple[str, ...] = ()
     coordinator_commands: tuple[str, ...] = ()
     """The commands Telegram lists to members, and the extra ones to coordinators (set by bot.app)."""

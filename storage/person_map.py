@@ -110,6 +110,13 @@ PERSON_MAP: dict[str, PersonLink] = {
     # 014 invites: a hub's invite codes (nobody's); a person's requests to join a hub that needs approval
     "invite_codes": PersonLink(not_personal=("code",)),
     "join_requests": PersonLink(member=("member_id",), staff=("decided_by",), forget="delete"),
+    # 010 the coordinators' dashboard: a coordinator's sign-in links and sessions (only hashes of their secrets)
+    # are theirs; "contacted" marks are about the member, and name the coordinator who made them as staff
+    "dashboard_links": PersonLink(user=("telegram_user_id",), not_personal=("token_hash", "language"),
+                                  forget="delete"),
+    "dashboard_sessions": PersonLink(user=("telegram_user_id",),
+                                     not_personal=("token_hash", "language", "csrf_token"), forget="delete"),
+    "follow_up_contacts": PersonLink(member=("member_id",), staff=("contacted_by",), forget="delete"),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }

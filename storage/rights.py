@@ -209,6 +209,12 @@ class RightsQueries:
                                           (to_db(cutoffs.join_drafts),))).rowcount
             inputs = (await conn.execute("DELETE FROM awaiting_input WHERE updated_at < ?",
                                          (to_db(cutoffs.pending_inputs),))).rowcount
+            # The dashboard's (issue 16): expired sign-in links and sessions; "Contacted" marks older than alerts
+            # are kept (they matter for the ten weeks of follow-ups).
+            for sql, cutoff in (("DELETE FROM dashboard_links WHERE expires_at <= ?", now),
+                                ("DELETE FROM dashboard_sessions WHERE expires_at <= ?", now),
+                                ("DELETE FROM follow_up_contacts WHERE contacted_at < ?", cutoffs.alerts)):
+                await conn.execute(sql, (to_db(cutoff),))
             # Only settled rows: a pending or sending row is still the dispatcher's to finish.
             deliveries = (await conn.execute(
                 "DELETE FROM deliveries WHERE state NOT IN ('pending', 'sending')"

@@ -110,3 +110,36 @@ def test_demo_keep_keeps_the_database_and_the_report_command_runs_on_it(tmp_path
     capsys.readouterr()
     assert cli.main(["demo", "--out", "week2", "--keep", "kept"]) == 2  # never over a kept database
     assert "already exists" in capsys.readouterr().err
+async def test_the_demo_serves_its_dashboard_and_prints_a_sign_in_link(tmp_path):
+    """`imm-bot demo --dashboard`: after the week, the demo hub's dashboard on 127.0.0.1 and a link that works."""
+    import asyncio
+    import re
+
+    import aiohttp
+
+    from bot.simulator.demo import run_demo
+    from tests.dashboard_support import free_port
+
+    lines: list[str] = []
+    printed, stop = asyncio.Event(), asyncio.Event()
+
+    def write(line: str) -> None:
+        lines.append(line)
+        if "/dashboard/signin/" in line:
+            printed.set()
+
+    port = free_port()
+    demo = asyncio.create_task(run_demo(tmp_path, write, dashboard_port=port, serve_until=stop.wait))
+    try:
+        await asyncio.wait_for(printed.wait(), 100)
+        link = re.search(r"http://127\.0\.0\.1:\d+/dashboard/signin/\S+", "\n".join(lines)).group(0)
+        assert link.startswith(f"http://127.0.0.1:{port}/")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post(link) as response:
+                page = await response.text()
+                assert response.status == 200 and "Riverside Music Hub" in page
+            async with http.get(f"http://127.0.0.1:{port}/dashboard/h/demo-hub/term") as response:
+                assert response.status == 200 and 'role="img"' in await response.text()
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(demo, 30) == 0

@@ -17,7 +17,7 @@ import logging
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,6 +47,7 @@ QUIET = 0.03
 KEPT_DATABASE = "demo.sqlite3"
 KEPT_CONFIG = "config.toml"
 REPORT_FOLDER = "funder-report"
+DASHBOARD_PORT = 8765
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -58,7 +59,21 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"imm-bot demo: {keep / KEPT_DATABASE} already exists: give --keep an empty folder, or delete it first",
               file=sys.stderr)
         return EXIT_CONFIG
-    return asyncio.run(run_demo(out, _print, keep=keep))
+    if not getattr(args, "dashboard", False):
+        return asyncio.run(run_demo(out, _print, keep=keep))
+    port = getattr(args, "port", None) or DASHBOARD_PORT
+    return asyncio.run(run_demo(out, _print, keep=keep, dashboard_port=port, serve_until=_until_interrupted))
+
+
+async def _until_interrupted() -> None:
+    """Wait for Ctrl-C or SIGTERM (the dashboard stays open until then)."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 def _print(line: str) -> None:
@@ -279,7 +294,9 @@ async def funder_report(application: Any, now: datetime) -> dict[str, bytes]:
     return await report_files(services(application).store, hub, period, now, Catalog.load())
 
 
-async def run_demo(out: Path, write: Callable[[str], None], *, keep: Path | None = None) -> int:
+async def run_demo(out: Path, write: Callable[[str], None], *, keep: Path | None = None,
+                   dashboard_port: int | None = None, serve_until: Callable[[], Awaitable[None]] | None = None) -> int:
+    """The week; with `dashboard_port`, then the demo hub's dashboard on 127.0.0.1 until `serve_until` returns."""
     began = time.monotonic()
     lines: list[str] = []
 
@@ -297,13 +314,19 @@ async def run_demo(out: Path, write: Callable[[str], None], *, keep: Path | None
             folder = keep
             folder.mkdir(parents=True, exist_ok=True)
         clock = ManualClock(demo_setup.START)
-        application = build_application(demo_setup.demo_settings(api, folder / KEPT_DATABASE), clock=clock)
+        extra: dict[str, Any] = {}
+        if dashboard_port is not None:
+            extra["dashboard"] = {"enabled": True, "listen": "127.0.0.1", "port": dashboard_port,
+                                  "public_url": f"http://127.0.0.1:{dashboard_port}"}
+        application = build_application(demo_setup.demo_settings(api, folder / KEPT_DATABASE, **extra), clock=clock)
         await stack.enter_async_context(running(application, dispatcher=False, poll_timeout=1))
         stage = Stage(api, application, clock, record)
         stage.transcript.skip()
         summary_starts = await play_week(stage)
         files = save_attachments(api, COORDINATOR.user_id, summary_starts, out)
         report = write_files(out / REPORT_FOLDER, await funder_report(application, clock.now()))
+        if dashboard_port is not None:
+            await show_dashboard(stage, dashboard_port, serve_until)
     record(f"\nThe demo took {time.monotonic() - began:.0f} seconds. Written to {_shown(out)}:")
     for path in [*files, out / "conversation.txt"]:
         record(f"  {path.name}")
@@ -319,6 +342,19 @@ async def run_demo(out: Path, write: Callable[[str], None], *, keep: Path | None
     _write_text(out / "conversation.txt", "\n".join(lines) + "\n")
     write("Next: `imm-bot chat` to talk to the bot yourself; README.md says how to run it for real.")
     return 0
+
+
+async def show_dashboard(stage: Stage, port: int, serve_until: Callable[[], Awaitable[None]] | None) -> None:
+    """The coordinator asks for the dashboard; the link is printed and the dashboard served until told to stop."""
+    stage.scene(f"{COORDINATOR.name} opens the hub dashboard")
+    await stage.says(COORDINATOR, "/dashboard")
+    link = next((word for word in reversed(stage.user(COORDINATOR).last_text().split())
+                 if "/dashboard/signin/" in word), "")
+    stage.write(f"\nThe demo hub's dashboard is at http://127.0.0.1:{port}/dashboard/ (this computer only).")
+    stage.write(f"Open this sign-in link in your browser (it works once, for 10 minutes):\n  {link}")
+    stage.write("The dashboard stays open until you press Ctrl-C.")
+    if serve_until is not None:
+        await serve_until()
 
 
 def _shown(folder: Path) -> str:

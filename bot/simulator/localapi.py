@@ -166,6 +166,7 @@ class LocalBotApi:
         #: called with each recorded call the moment the server takes it, before it answers the bot
         self.observers: list[Callable[[ApiCall], None]] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.menu_buttons: dict[int, dict[str, Any]] = {}  # setChatMenuButton, per chat
         self.webhook_url = ""
         self.bot_user = {
             "id": self.bot_id,
@@ -212,6 +213,8 @@ class LocalBotApi:
             "setMyCommands": self._set_commands,
             "getMyCommands": lambda p: self.commands.get(_scope_key(p), []),
             "deleteMyCommands": self._delete_commands,
+            "setChatMenuButton": self._set_menu_button,
+            "getChatMenuButton": lambda p: self.menu_buttons.get(int(p.get("chat_id") or 0), {"type": "commands"}),
             "deleteWebhook": self._delete_webhook,
             "setWebhook": self._set_webhook,
             "getWebhookInfo": lambda p: {
@@ -699,6 +702,13 @@ class LocalBotApi:
 
     def _set_commands(self, params: dict[str, Any]) -> bool:
         self.commands[_scope_key(params)] = check_commands(params.get("commands"))
+        return True
+
+    def _set_menu_button(self, params: dict[str, Any]) -> bool:
+        button = params.get("menu_button")
+        if isinstance(button, str):
+            button = json.loads(button)
+        self.menu_buttons[int(params.get("chat_id") or 0)] = button or {"type": "default"}
         return True
 
     def _delete_commands(self, params: dict[str, Any]) -> bool:

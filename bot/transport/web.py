@@ -2,7 +2,8 @@
 
 One application for everything that listens. It is started by `bot.runtime.running`: in webhook mode on
 telegram.webhook's listen and port, with the webhook at the public URL's path; in polling mode on web.listen and
-web.port when a port is set (the health check only). A later dashboard adds its routes in `WebServer.app`.
+web.port when a port is set (the health check only), or on dashboard.listen and dashboard.port when the
+coordinators' dashboard is enabled; the dashboard's routes (bot.dashboard.web) are added through `routes`.
 
 The webhook refuses before it reads: a request without the right X-Telegram-Bot-Api-Secret-Token (compared in
 constant time) gets 403, one announcing more than MAX_BODY bytes 413, and a body sent in chunks stops at
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +46,9 @@ class WebServer:
     """The aiohttp application and its listening socket."""
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], health: HealthCheck, *,
-                 webhook: Webhook | None = None) -> None:
-        self.application, self.health, self.webhook = application, health, webhook
+                 webhook: Webhook | None = None,
+                 routes: Sequence[Callable[[web.Application], None]] = ()) -> None:
+        self.application, self.health, self.webhook, self.routes = application, health, webhook, tuple(routes)
         self._runner: web.AppRunner | None = None
         self._secret = webhook.secret_token.encode() if webhook else b""
 
@@ -55,6 +57,8 @@ class WebServer:
         app.router.add_get("/healthz", self._healthz)
         if self.webhook is not None:
             app.router.add_post("/" + self.webhook.path.strip("/"), self._update)
+        for add in self.routes:  # more rooms on the same server (the coordinators' dashboard)
+            add(app)
         return app
 
     async def start(self, listen: str, port: int) -> None:
@@ -65,8 +69,8 @@ class WebServer:
         self._runner = web.AppRunner(self.app(), access_log=None, lingering_time=LINGER, handle_signals=False)
         await self._runner.setup()
         await web.TCPSite(self._runner, listen, port, backlog=128).start()
-        log.info("web server listening on %s:%s (%s)", listen, port,
-                 "webhook and /healthz" if self.webhook else "/healthz")
+        log.info("web server listening on %s:%s (%s%s)", listen, port,
+                 "webhook and /healthz" if self.webhook else "/healthz", " and the dashboard" if self.routes else "")
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
