@@ -76,6 +76,13 @@ class CodesignQueries:
         )
         return [_question(row) for row in rows]
 
+    async def open_question_count(self, hub_id: str, now: datetime) -> int:
+        """Questions of the hub asked by `now` and still open at `now`."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM codesign_questions WHERE hub_id = ? AND created_at <= ?"
+            " AND (closed_at IS NULL OR closed_at > ?) AND closes_at > ?", (hub_id, *[to_db(now)] * 3))
+        return int(row[0]) if row else 0
+
     async def questions_due_to_close(self, now: datetime) -> list[Question]:
         rows = await self.db.fetchall(
             f"SELECT {_QUESTION_COLUMNS} FROM codesign_questions WHERE closed_at IS NULL AND closes_at <= ?"

@@ -7,8 +7,22 @@ so subtracting from the number who answered cannot give it away.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from bot.domain.codesign import QuestionTally
-from bot.reports.summary import Render
+
+
+class Render(Protocol):
+    """What bot.reports.summary.Render offers (named here so the summary can use these lines without a cycle)."""
+
+    forwardable: bool
+
+    def t(self, key: str, **values: object) -> str: ...
+
+    def count(self, n: int) -> str: ...
+
+    def counts(self, values: Sequence[int]) -> list[str]: ...
 
 
 def option_lines(tally: QuestionTally, r: Render, key: str = "codesign.results_option") -> list[str]:
@@ -28,7 +42,7 @@ def results_message(tally: QuestionTally, hub_name: str, r: Render) -> str:
     return "\n".join(lines)
 
 
-def summary_lines(tallies: list[QuestionTally], ideas: int, still_open: int, r: Render) -> list[str]:
+def summary_lines(tallies: Sequence[QuestionTally], ideas: int, still_open: int, r: Render) -> list[str]:
     """The weekly summary's co-design part: questions that closed in the week, ideas sent, questions open.
     Empty when there is nothing to say, so a hub that does not use co-design sees no new heading."""
     if not tallies and not ideas and not still_open:
