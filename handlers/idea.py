@@ -71,7 +71,8 @@ async def _start(svc: Services, update: Update) -> None:
     if member is None:
         await message.reply_text(svc.texts.get("codesign.idea_not_member", lang))
         return
-    hubs = [hub for hub_id in await svc.store.hub_ids_of_member(member.id) if (hub := svc.hub(hub_id)) is not None]
+    joined = set(await svc.store.hub_ids_of_member(member.id))
+    hubs = [hub for hub in svc.settings.hubs if hub.id in joined]  # in the configuration's order
     taking = [hub for hub in hubs if hub.codesign.ideas]
     if not taking:
         key, hub_name = ("codesign.idea_off", hubs[0].name) if hubs else ("codesign.idea_not_member", "")

@@ -41,12 +41,16 @@ def closing_words(texts: Catalog, moment: datetime, hub: HubSettings, lang: str)
 def question_card(texts: Catalog, question: Question, hub: HubSettings, lang: str, chosen: int | None,
                   now: datetime) -> tuple[str, InlineKeyboardMarkup | None]:
     """The question as a member sees it: one button per answer (their own marked ✓); no buttons once closed."""
+    known = chosen is not None and 0 <= chosen < len(question.options)
+    if not question.is_open(now):
+        lines = [texts.get("codesign.card_asked", lang, hub=hub.name, question=question.text)]
+        if known:
+            lines.append(texts.get("codesign.card_final", lang, choice=question.options[chosen or 0]))
+        return "\n\n".join([*lines, texts.get("codesign.card_closed", lang)]), None
     text = texts.get("codesign.card", lang, hub=hub.name, question=question.text,
                      when=closing_words(texts, question.closes_at, hub, lang))
-    if chosen is not None and 0 <= chosen < len(question.options):
-        text += "\n\n" + texts.get("codesign.card_chosen", lang, choice=question.options[chosen])
-    if not question.is_open(now):
-        return text + "\n\n" + texts.get("codesign.card_closed", lang), None
+    if known:
+        text += "\n\n" + texts.get("codesign.card_chosen", lang, choice=question.options[chosen or 0])
     rows = [[(("✓ " if index == chosen else "") + option, f"{QUESTION_PREFIX}:{question.id}:{index}")]
             for index, option in enumerate(question.options)]
     return text, keyboard(*rows)

@@ -184,7 +184,7 @@ async def _picked(svc: Services, update: Update, query: CallbackQuery, index: in
 
 
 async def _closing_picked(svc: Services, query: CallbackQuery, index: int, lang: str) -> None:
-    pending = await svc.store.take_input(query.from_user.id, CLOSING_INPUT)
+    pending = await svc.store.take_input(query.from_user.id, CLOSING_INPUT) if index < len(CLOSING_CHOICES) else None
     hub = svc.hub(str(pending.get("hub", ""))) if pending else None
     if pending is None or hub is None or index >= len(CLOSING_CHOICES):
         await refuse(svc, query, "common.old_button", lang=lang)
