@@ -5,8 +5,8 @@ temporary database and a ManualClock. Simulated people join from the invite link
 answer them, come to Tuesday's session and check in afterwards; one asks for someone to talk to and
 the safeguarding lead acknowledges; the coordinator takes the register, asks the hub a question that families
 answer with a tap (one sends an idea), gets Monday's summary and exports the CSV files. Everything they see
-and tap is printed as it happens; the chart, the CSV
-files and the whole conversation are written to an output folder.
+and tap is printed as it happens; the chart, the CSV files and the whole conversation are written to an
+output folder.
 """
 
 from __future__ import annotations
