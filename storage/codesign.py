@@ -13,6 +13,10 @@ from bot.domain.ledger import NewDelivery
 from storage.db import Database, from_db, to_db
 from storage.delivery import insert_deliveries
 
+# Members of a hub who want messages: not paused, and their consent to be contacted stands. (Whether Telegram
+# still reaches them is checked when each copy is sent.)
+_WANTS_MESSAGES = ("ms.hub_id = ? AND ms.left_at IS NULL AND m.paused = 0 AND EXISTS (SELECT 1 FROM consents c"
+                   " WHERE c.member_id = m.id AND c.kind = 'contact' AND c.withdrawn_at IS NULL)")
 _QUESTION_COLUMNS = ("id, hub_id, text, options, created_by, created_at, closes_at, closed_at, closed_by,"
                      " recipients")
 
@@ -33,7 +37,7 @@ class CodesignQueries:
 
     async def create_question(self, hub_id: str, text: str, options: Sequence[str], created_by: int,
                               now: datetime, closes_at: datetime, *, kind: str) -> Question:
-        """Store the question once and owe it to every current member of the hub, in one transaction.
+        """Store the question once and owe it to every member of the hub who wants messages, in one transaction.
 
         Each member's copy expires when the question closes: one not sent by then is dropped, not sent late.
         """
@@ -49,7 +53,7 @@ class CodesignQueries:
                 "INSERT OR IGNORE INTO deliveries (kind, dedupe_key, member_id, chat_id, hub_id, due_at, expires_at,"
                 " payload, created_at)"
                 " SELECT ?, ? || m.id, m.id, m.chat_id, ms.hub_id, ?, ?, ?, ? FROM members m"
-                " JOIN memberships ms ON ms.member_id = m.id WHERE ms.hub_id = ? AND ms.left_at IS NULL ORDER BY m.id",
+                f" JOIN memberships ms ON ms.member_id = m.id WHERE {_WANTS_MESSAGES} ORDER BY m.id",
                 (kind, f"{kind}:{question_id}:", stamp, to_db(closes_at), json.dumps({"question": question_id}),
                  stamp, hub_id),
             )
@@ -58,6 +62,13 @@ class CodesignQueries:
         question = await self.question(question_id or 0)
         assert question is not None
         return question
+
+    async def question_audience(self, hub_id: str) -> int:
+        """How many members a question to the hub would go to now (those who want messages)."""
+        row = await self.db.fetchone(
+            f"SELECT COUNT(*) FROM members m JOIN memberships ms ON ms.member_id = m.id WHERE {_WANTS_MESSAGES}",
+            (hub_id,))
+        return int(row[0]) if row else 0
 
     async def question(self, question_id: int) -> Question | None:
         row = await self.db.fetchone(f"SELECT {_QUESTION_COLUMNS} FROM codesign_questions WHERE id = ?",

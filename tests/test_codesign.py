@@ -357,3 +357,16 @@ async def test_retention_detaches_old_answers_and_removes_old_ideas_words(bot, a
     assert await bot.store.member_codesign_counts(member.id) == (0, 0)
     assert await bot.store.idea_count("woking", datetime(2026, 1, 1, tzinfo=UTC), later) == (1, 0)
     assert await bot.store.where_values_appear(["An old idea"]) == []
+
+
+async def test_a_question_goes_only_to_members_who_want_messages(bot, api):
+    await add_member(bot, 2001, "Pia")
+    paused = await add_member(bot, 2002, "Pat")
+    await bot.store.set_paused(paused.id, True, bot.services.clock.now())
+    coordinator = await ask(api)
+    assert "Send this to 1 members of Woking Community Hub?" in coordinator.last_text()
+    await coordinator.tap("Send it")
+    await bot.dispatch()
+    assert len(cards(api, 2001)) == 1 and cards(api, 2002) == []
+    [question] = await bot.store.open_questions(["woking"])
+    assert question.recipients == 1

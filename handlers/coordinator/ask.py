@@ -204,7 +204,7 @@ async def _closing_picked(svc: Services, query: CallbackQuery, index: int, lang:
     when = closing_words(svc.texts, closes_at, hub, lang)
     card = svc.texts.get("codesign.card", lang, hub=hub.name, question=pending["text"], when=when)
     listed = "\n".join(f"• {option}" for option in pending["options"])
-    count = await svc.store.hub_member_count(hub.id)
+    count = await svc.store.question_audience(hub.id)
     await query.edit_message_text(svc.texts.get("codesign.preview", lang))
     message = query.message
     assert message is not None
