@@ -113,7 +113,7 @@ PERSON_MAP: dict[str, PersonLink] = {
     # 011 co-design: a coordinator's question (staff text), members' answers and ideas (deleted on erasure;
     # retention detaches them, and an idea loses its words, once older than the answers' retention period)
     "codesign_questions": PersonLink(staff=("created_by", "closed_by"), text=("text", "options")),
-    "codesign_answers": PersonLink(member=("member_id",), forget="delete", retained_by=("answered_at",)),
+    "codesign_answers": PersonLink(member=("member_id",), forget="delete", retained_by=("answered_at", "changed_at")),
     "codesign_ideas": PersonLink(member=("member_id",), text=("text",), forget="delete", retained_by=("sent_at",)),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
