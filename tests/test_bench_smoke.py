@@ -38,3 +38,10 @@ def test_the_reminder_fanout_benchmark_runs_at_toy_sizes(tmp_path: Path):
     assert reminder_fanout.main(["--members", "40", "--paced", "40", "--ptb-limiter", "40", "--round-trip", "10",
                                  "--output", str(output)]) == 0
     assert output.read_text().strip()
+
+
+async def test_the_codesign_benchmark_times_each_path_beside_its_yardstick():
+    from bench import codesign_bench
+
+    times = await codesign_bench.one_run(12)
+    assert len(times) == 6 and all(seconds > 0 for seconds in times.values())

@@ -227,8 +227,11 @@ async def _send(svc: Services, query: CallbackQuery, lang: str) -> None:
         await refuse(svc, query, "common.not_allowed", lang=lang)
         return
     now = svc.clock.now()
+    if closes_at <= now:  # the confirmation waited past the closing time: ask again rather than send it closed
+        await refuse(svc, query, "common.old_button", lang=lang)
+        return
     question = await svc.store.create_question(hub.id, str(pending["text"]), [str(o) for o in pending["options"]],
-                                               query.from_user.id, now, max(closes_at, now), kind=QUESTION_KIND)
+                                               query.from_user.id, now, closes_at, kind=QUESTION_KIND)
     svc.dispatcher.kick()
     await query.answer()
     await query.edit_message_text(svc.texts.get("codesign.sent", lang, count=question.recipients, hub=hub.name,
