@@ -7,9 +7,10 @@ belongs to a hub the tapping member is in); the member comes from the tap, never
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
@@ -50,15 +51,28 @@ async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await refuse(svc, query, "common.old_button", lang=lang)
         return
     if result.outcome == "closed":
-        await query.answer(svc.texts.get("codesign.closed", lang), show_alert=True)
+        note = query.answer(svc.texts.get("codesign.closed", lang), show_alert=True)
     else:
-        chosen = question.options[choice]
-        await query.answer(svc.texts.get(f"codesign.{result.outcome}", lang, choice=chosen))
-        if result.outcome == "same":
-            return  # the card already shows it: nothing to change
+        note = query.answer(svc.texts.get(f"codesign.{result.outcome}", lang, choice=question.options[choice]))
+    if result.outcome == "same" or not _genuine(query):
+        await note  # the card already shows it, or the data was forged onto another message: leave that alone
+        return
+    # The answer is stored: the note and the card go to Telegram together, one round trip instead of two.
     text, markup = question_card(svc.texts, question, hub, lang, result.choice, now)
+    await asyncio.gather(note, _edit(query, text, markup))
+
+
+def _genuine(query: CallbackQuery) -> bool:
+    """The tapped data is really a button of the message it came from (not forged onto another message)."""
+    markup = getattr(query.message, "reply_markup", None)
+    if markup is None:
+        return False
+    return any(button.callback_data == query.data for row in markup.inline_keyboard for button in row)
+
+
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:  # the same card again ("message is not modified") is harmless
-        if "not modified" not in str(exc).lower():
+        if "not modified" not in exc.message.lower():
             raise

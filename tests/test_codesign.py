@@ -370,3 +370,17 @@ async def test_a_question_goes_only_to_members_who_want_messages(bot, api):
     assert len(cards(api, 2001)) == 1 and cards(api, 2002) == []
     [question] = await bot.store.open_questions(["woking"])
     assert question.recipients == 1
+
+
+async def test_an_answer_forged_onto_another_message_does_not_turn_it_into_the_question(bot, api):
+    await add_member(bot, 2101, "Flo")
+    coordinator = await ask(api)
+    await coordinator.tap("Send it")
+    await bot.dispatch()
+    flo = api.user(2101, "Flo")
+    [question] = await bot.store.open_questions(["woking"])
+    reminder = next(m for m in flo.messages() if not m.get("text", "").startswith("🗳️"))
+    calls = await flo.tap_data(f"cq:{question.id}:2", message_id=reminder["message_id"])
+    assert toast(calls) == "Thank you! Your answer is saved: Sea shanties."  # her own answer: it counts
+    assert not [c for c in calls if c.method.startswith("editMessage")]
+    assert next(m for m in flo.messages() if m["message_id"] == reminder["message_id"])["text"] == reminder["text"]
