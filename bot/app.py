@@ -18,14 +18,24 @@ from bot.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.questionsets import load_question_sets
-from bot.jobs import checkins, measures, notices, reminders, retention, safeguarding, timetable, weekly_summary
+from bot.jobs import (
+    checkins,
+    codesign,
+    measures,
+    notices,
+    reminders,
+    retention,
+    safeguarding,
+    timetable,
+    weekly_summary,
+)
 from bot.messages.catalog import Catalog
 from bot.services import SERVICES_KEY, Services, services
 from bot.transport.client import AiohttpRequest, gather_updates_while_busy
-from handlers import activity, checkin, common, join, rights, rsvp, text_input
+from handlers import activity, checkin, common, idea, join, question, rights, rsvp, text_input
 from handlers import measures as measure_steps
 from handlers import safeguarding as talk_requests
-from handlers.coordinator import announce, attendance, dashboard, invite, sessions, summary
+from handlers.coordinator import announce, ask, attendance, dashboard, invite, sessions, summary
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -53,13 +63,16 @@ HANDLERS: tuple[tuple[int, Callable[[AnyApp, int], None]], ...] = (
     (0, summary.register),
     (0, invite.register),
     (0, dashboard.register),
+    (0, ask.register),
+    (0, question.register),
+    (0, idea.register),
     (0, common.register),
     (0, common.register_fallbacks),      # last: only what no feature claimed
 )
 """Every handler module, with its group, in the order its handlers are tried."""
 
 COMMAND_MODULES = (join, rights, rsvp, sessions, announce, measure_steps, attendance, summary, invite, dashboard,
-                   common)
+                   ask, idea, common)
 """The modules whose COMMANDS (members) and COORDINATOR_COMMANDS Telegram lists, in this order."""
 
 # What the bot sends on its own: planners put what has become due into the ledger (in this order, every
@@ -72,6 +85,7 @@ PLANNERS = (
     ("measures", lambda: measures.plan_measure_invites),
     ("safeguarding", lambda: safeguarding.plan_alert_repeats),
     ("weekly_summary", weekly_summary.planner),
+    ("codesign", lambda: codesign.plan_closing),
 )
 RENDERERS = (
     (reminders.KIND, lambda: reminders.render_reminder),
@@ -84,6 +98,9 @@ RENDERERS = (
     (safeguarding.ALERT_KIND, lambda: safeguarding.render_alert),
     (safeguarding.ESCALATION_KIND, lambda: safeguarding.render_alert),
     (weekly_summary.KIND, weekly_summary.renderer),
+    (codesign.QUESTION_KIND, lambda: codesign.render_question),
+    (codesign.RESULTS_KIND, lambda: codesign.render_results),
+    (codesign.IDEA_KIND, lambda: codesign.render_idea),
 )
 """(name or kind, factory): a factory, since some keep a small cache of their own per application."""
 STARTUP = (timetable.sync_all_hubs, notices.settle_waitlists)

@@ -206,6 +206,13 @@ class WeeklySummarySettings(_Strict):
     enabled: bool = True
 
 
+class CodesignSettings(_Strict):
+    """Co-design: questions a coordinator asks the hub (/ask), and members' ideas ("💡 I have an idea")."""
+
+    ideas: bool = True
+    longest_open_days: int = Field(default=28, ge=1, le=90)
+
+
 class HubSettings(_Strict):
     id: str
     name: str = Field(min_length=1, max_length=80)
@@ -232,6 +239,7 @@ class HubSettings(_Strict):
     ask_connected: bool = True
     weekly_summary: WeeklySummarySettings = WeeklySummarySettings()
     city_of_london: bool = False
+    codesign: CodesignSettings = CodesignSettings()
 
     @field_validator("id")
     @classmethod

@@ -16,9 +16,10 @@ from telegram.ext import (
     filters,
 )
 
+from bot.domain.codesign import IDEA_PREFIX
 from bot.messages.callbacks import parse_callback
 from bot.messages.i18n import format_duration
-from bot.messages.keyboards import grid
+from bot.messages.keyboards import grid, keyboard
 from bot.services import Services, services
 from handlers.text_input import route_text
 
@@ -97,7 +98,11 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     lang = await reader_language(svc, update)
     signs = svc.settings.safeguarding.signposting
     key = "common.help" if member else "common.help_not_member"
-    await message.reply_text(svc.texts.get(key, lang, emergency=signs.emergency, samaritans=signs.samaritans))
+    # A member may send an idea for their hub from here (handlers/idea.py); in a group the button stays private.
+    idea = keyboard([(svc.texts.get("codesign.button_idea", lang), f"{IDEA_PREFIX}:new:0")])
+    markup = idea if member is not None and message.chat.type == "private" else None
+    await message.reply_text(svc.texts.get(key, lang, emergency=signs.emergency, samaritans=signs.samaritans),
+                             reply_markup=markup)
 
 
 async def privacy_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

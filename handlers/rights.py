@@ -70,7 +70,11 @@ async def mydata_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if member is None:
         await message.reply_text(svc.texts.get("rights.mydata_not_member", lang))
         return
-    await message.reply_text(await _summary(svc, member, export.count("rsvps")))
+    answers, ideas = await svc.store.member_codesign_counts(member.id)
+    summary = await _summary(svc, member, export.count("rsvps"))
+    if answers or ideas:
+        summary += "\n\n" + svc.texts.get("codesign.mydata_line", member.language, answers=answers, ideas=ideas)
+    await message.reply_text(summary)
 
 
 async def _summary(svc: Services, member: Member, rsvps: int) -> str:

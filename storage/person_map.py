@@ -36,6 +36,8 @@ class PersonLink:
         NULL, kept for counts that identify nobody), or keep them (they identify nobody by themselves).
     answers_dated_by: for individual wellbeing answers, the columns dating them; retention detaches
         answers older than the period, and withdrawing wellbeing consent can delete them.
+    retained_by: for personal rows that are not wellbeing answers (a co-design answer, an idea), the column dating
+        them; retention detaches rows older than the answers' period and removes their free text (`text`).
     not_personal: columns checked and found to hold nothing about a person (e.g. a hub's name).
     """
 
@@ -50,6 +52,7 @@ class PersonLink:
     text: tuple[str, ...] = ()
     forget: ForgetAction = "keep"
     answers_dated_by: tuple[str, ...] = ()
+    retained_by: tuple[str, ...] = ()
     not_personal: tuple[str, ...] = ()
 
     @property
@@ -117,6 +120,11 @@ PERSON_MAP: dict[str, PersonLink] = {
     "dashboard_sessions": PersonLink(user=("telegram_user_id",),
                                      not_personal=("token_hash", "language", "csrf_token"), forget="delete"),
     "follow_up_contacts": PersonLink(member=("member_id",), staff=("contacted_by",), forget="delete"),
+    # 011 co-design: a coordinator's question (staff text), members' answers and ideas (deleted on erasure;
+    # retention detaches them, and an idea loses its words, once older than the answers' retention period)
+    "codesign_questions": PersonLink(staff=("created_by", "closed_by"), text=("text", "options")),
+    "codesign_answers": PersonLink(member=("member_id",), forget="delete", retained_by=("answered_at", "changed_at")),
+    "codesign_ideas": PersonLink(member=("member_id",), text=("text",), forget="delete", retained_by=("sent_at",)),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }
@@ -186,7 +194,7 @@ def problems_with_map(schema: dict[str, Table]) -> list[str]:
                 found.append(f"{name}.{column}: unknown kind of reference {kind!r}")
         if link.forget == "keep" and (link.person_columns or link.refers):
             found.append(f"{name} names people but erasure would keep its rows: use delete or detach")
-        if link.forget == "detach" or link.answers_dated_by:
+        if link.forget == "detach" or link.answers_dated_by or link.retained_by:
             for column in table.columns:
                 if column.name in link.person_columns and column.not_null:
                     found.append(f"{name}.{column.name} is NOT NULL, so its rows cannot be detached from a person")

@@ -68,11 +68,12 @@ class RetentionResult:
     inputs_removed: int
     alerts_detached: int
     deliveries_pruned: int
+    other_rows_detached: int = 0  # co-design answers and ideas (PersonLink.retained_by)
 
     @property
     def anything(self) -> bool:
         return any((self.anonymised, self.drafts_removed, self.inputs_removed, self.alerts_detached,
-                    self.deliveries_pruned))
+                    self.deliveries_pruned, self.other_rows_detached))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +201,7 @@ class RightsQueries:
                 old = " AND ".join(f"coalesce(\"{column}\", '') < ?" for column in link.answers_dated_by)
                 params = [to_db(cutoffs.answers)] * len(link.answers_dated_by)
                 anonymised += await _detach(conn, schema[name], link, f"({linked}) AND {old}", params, now)
+            others = await _detach_retained(conn, schema, to_db(cutoffs.answers), now)
             alerts = await _detach(conn, schema["alerts"], PERSON_MAP["alerts"],
                                    "member_id IS NOT NULL AND raised_at < ?", [to_db(cutoffs.alerts)], now)
             drafts = (await conn.execute("DELETE FROM join_drafts WHERE updated_at < ?",
@@ -222,10 +224,11 @@ class RightsQueries:
             )).rowcount
             await conn.execute(
                 "INSERT INTO retention_runs (local_date, ran_at, cutoff, anonymised, drafts_removed, inputs_removed,"
-                " alerts_detached, deliveries_pruned) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (day.isoformat(), to_db(now), to_db(cutoffs.answers), anonymised, drafts, inputs, alerts, deliveries),
+                " alerts_detached, deliveries_pruned, other_rows_detached) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (day.isoformat(), to_db(now), to_db(cutoffs.answers), anonymised, drafts, inputs, alerts, deliveries,
+                 others),
             )
-        result = RetentionResult(anonymised, drafts, inputs, alerts, deliveries)
+        result = RetentionResult(anonymised, drafts, inputs, alerts, deliveries, others)
         if result.anything:
             await self.db.checkpoint()  # what was deleted leaves the WAL too
         return result
@@ -341,6 +344,25 @@ def _match(link: PersonLink, person: Person) -> tuple[str | None, list[Any]]:
             clauses.append(f'"{column}" IN (SELECT "{parent_column}" FROM "{parent}" WHERE {parent_where})')
             params.extend(parent_params)
     return (" OR ".join(f"({clause})" for clause in clauses) or None), params
+
+
+async def _detach_retained(conn: aiosqlite.Connection, schema: dict[str, Table], cutoff: str, now: datetime) -> int:
+    """Rows the map marks `retained_by` and dated before `cutoff`: their free text removed (set to NULL), then
+    detached from the person, so they stay only as counts."""
+    detached = 0
+    for name, link in PERSON_MAP.items():
+        if name not in schema or not link.retained_by:
+            continue
+        table = schema[name]
+        linked = " OR ".join(f'"{column}" IS NOT NULL' for column in link.person_columns)
+        old = " AND ".join(f"coalesce(\"{column}\", '') < ?" for column in link.retained_by)
+        where, params = f"({linked}) AND {old}", [cutoff] * len(link.retained_by)
+        nullable = [c.name for c in table.columns if c.name in link.text and not c.not_null]
+        if nullable:
+            sets = ", ".join(f'"{column}" = NULL' for column in nullable)
+            await conn.execute(f'UPDATE "{name}" SET {sets} WHERE {where}', params)
+        detached += await _detach(conn, table, link, where, params, now)
+    return detached
 
 
 async def _detach(conn: aiosqlite.Connection, table: Table, link: PersonLink, where: str | None,

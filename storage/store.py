@@ -6,6 +6,7 @@ from pathlib import Path
 
 from storage.alerts import AlertQueries
 from storage.backup import BackupQueries
+from storage.codesign import CodesignQueries
 from storage.dashboard import DashboardQueries
 from storage.db import Database
 from storage.delivery import DeliveryQueries
@@ -23,7 +24,7 @@ from storage.wellbeing import WellbeingQueries
 
 class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, ReminderQueries, DeliveryQueries,
             RightsQueries, WellbeingQueries, AlertQueries, BackupQueries, RegisterQueries, ReportQueries,
-            ExportQueries, InviteQueries, DashboardQueries):
+            ExportQueries, InviteQueries, DashboardQueries, CodesignQueries):
     """Methods are named for what the bot needs; a PostgreSQL store could offer the same ones."""
 
     def __init__(self, path: str | Path, *, erasure_key: str = "") -> None:

@@ -27,6 +27,7 @@ from bot.domain.calendar import sessions_between
 from bot.domain.people import NewCompanion
 from storage.db import to_db
 from tests.conftest import COORDINATOR_ID, hub_settings
+from tests.seed_codesign import seed_codesign
 
 HUB = "woking"
 JOINED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -127,6 +128,7 @@ class Seeded:
     sharing: int = 0
     cancelled: int = 0
     next_week: int = 0
+    questions: list[int] = field(default_factory=list)  # co-design questions (tests/seed_codesign.py)
 
 
 async def seed_term(store: Any, hub: HubSettings) -> Seeded:
@@ -158,6 +160,7 @@ async def seed_term(store: Any, hub: HubSettings) -> Seeded:
     await _next_week(store, seeded)
     await _alerts(store, seeded)
     await _measures(store, seeded, hub.id)
+    seeded.questions = await seed_codesign(store, hub.id, seeded.members)
     return seeded
 
 

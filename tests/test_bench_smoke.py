@@ -50,3 +50,8 @@ async def test_the_chart_taps_benchmark_times_taps_with_and_without_charts(tmp_p
     assert "| process | charts |" in text and "| loop | charts |" in text
     assert "charts drawn during the chart phases: process 2, loop 2 (2 a round)" in text
     assert (tmp_path / "c.md").read_text() == text
+async def test_the_codesign_benchmark_times_each_path_beside_its_yardstick():
+    from bench import codesign_bench
+
+    times = await codesign_bench.one_run(12)
+    assert len(times) == 6 and all(seconds > 0 for seconds in times.values())

@@ -30,6 +30,13 @@ def assert_the_week_was_shown(output: str) -> None:
     # The alert, to the lead only, and her acknowledgement
     assert "Bot → Lena (safeguarding lead): ⚠️ Safeguarding: someone asked for help." in output
     assert "Name: Rose" in output and "✓ Acknowledged by Lena on Tuesday 2 February, 12:05." in output
+    # Co-design: the coordinator's question, answers changed with a tap, an idea, the results when it closes
+    assert "Sending to 8 members of Riverside Music Hub now." in output
+    assert "Changed. Your answer is now: Songs from home." in output
+    assert "Bot → Cora (coordinator): 💡 An idea from Tom for Riverside Music Hub:" in output
+    assert "🗳️ Results from Riverside Music Hub: What shall we play next week?" in output
+    assert "• Songs from home: 4" in output  # the exact counts, for the coordinator only
+    assert "Co-design\n    What shall we play next week? (7 answered)" in output
     # The coordinator's weekly summary, with the figures of that week
     summary = "Bot → Cora (coordinator): 📊 Riverside Music Hub: the week of Monday 1 February to Sunday 7 February"
     assert summary in output

@@ -23,6 +23,10 @@ from tests.seed_term import JOINED, seed_term, term_hub
 # hidden alone, the total 25 would give it away). Term measures on matched pairs, carers' proxy pairs apart:
 # life satisfaction 32/6 = 5.3 -> 40/6 = 6.7, better 5; anxiety 30/7 = 4.3 -> 26/7 = 3.7, better 3 same 2
 # worse 2; UCLA total 33/6 = 5.5 -> 26/6 = 4.3, lower for 5. Alerts: 4 raised, 3 acknowledged.
+# Co-design (tests/seed_codesign.py): two questions closed in the dates, answered by 13 different members; the
+# sharing songs 6 / 1 / 5 of 12 (the 1 hidden, and with it the smallest other count, 5: "not shown"), the party
+# day 5 / 2 of 7 (the 2 hidden, so the 5 too); the drumming question is still open on 22 November, so not here.
+# Ideas: 3, from Eve (2) and Hana.
 EXPECTED = """# Woking Community Hub: report for 1 September 2026 to 22 November 2026
 
 Prepared by imm-bot on {today}. Numbers under 5 show as <5, to protect people's privacy.
@@ -90,6 +94,19 @@ A carer answered for the person. These are shown apart and left out of the ONS4 
 | Anxious yesterday (ONS, 0 to 10, lower is better) | <5 | – | – | – | – | – |
 
 ONS4: the ONS personal wellbeing questions, 0 to 10. Loneliness: ONS direct question and UCLA 3-item scale.
+
+## Co-design
+- Questions asked and closed: 2. Members who answered at least one: 13.
+- What shall we sing at the sharing? (12 answered of 13 asked)
+  - Beatles songs: 6
+  - Sea shanties: <5
+  - Songs from home: not shown
+- Which day suits you for the winter party? (7 answered of 13 asked)
+  - Saturday: not shown
+  - Sunday: <5
+- Ideas members sent in their own words: <5, from <5 members.
+
+Members answer the hub's questions with one tap. Ideas go straight to the coordinators.
 
 ## Safeguarding
 - Alerts raised: <5. Acknowledged: <5.

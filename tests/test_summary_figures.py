@@ -19,6 +19,10 @@ How the expected numbers were worked out (weeks 1 to 10; people = members and th
   Follow-ups: Ivan missed weeks 9 and 10 but answered; Omar has not answered or come since week 6.
   Next week (24 November): Yes Anna (+Mia, Leo), Cara (+Rose), Eve, Lin, Jo = 5 with places: 6 adults,
     2 children; Kemi waiting; Maybe Bob, Hana; No Dev.
+  Co-design (tests/seed_codesign.py): in the week, "Which day suits you for the winter party?" closed (Friday
+    20 November) with Saturday 5, Sunday 2 of 7 answers: Sunday shows as <5 and so Saturday, the only other
+    count, is not shown (7 - <5 would give it away); ideas from Hana and Eve = 2 (<5); the drumming question
+    (asked Saturday 21 November) is still open on Monday.
 """
 
 from __future__ import annotations
@@ -50,6 +54,13 @@ WEEK10 = [
     "Happier 7, About the same <5, Less happy <5, Could not come <5",
     "Happier leaving: 78% (7 of 9 answers)",
     "More connected: 89% (8 of 9 answers)",
+    "",
+    "Co-design",
+    "Which day suits you for the winter party? (7 answered)",
+    "• Saturday: not shown",
+    "• Sunday: <5",
+    "Ideas from members: <5",
+    "Questions still open: 1",
     "",
     "Term so far: Autumn 2026, 10 weeks",
     "Happier leaving: 89% (79 of 89 answers)",
@@ -287,3 +298,21 @@ async def test_a_cancelled_week_says_the_session_was_cancelled(tmp_path):
     assert "No sessions were held this week." in lines
     assert "Tuesday 17 November, 10:00: cancelled" in lines
     assert "The hall flooded" not in public  # a reason may name someone; this part may be forwarded
+async def test_the_co_design_counts_under_the_summary_and_report_are_exact(term):
+    """The seeded questions and ideas (tests/seed_codesign.py), counted by hand, before any suppression."""
+    store, hub, seeded = term
+    window = week_before(date(2026, 11, 23)).window(hub, SUMMARY_DUE)
+    [party] = await store.closed_question_tallies(hub.id, window.start, window.end)
+    assert (party.question.id, party.counts, party.answered, party.question.recipients) == (
+        seeded.questions[1], (5, 2), 7, 13)
+    term_window = Period(date(2026, 9, 1), date(2026, 11, 22)).window(hub, SUMMARY_DUE)
+    songs, again = await store.closed_question_tallies(hub.id, term_window.start, term_window.end)
+    assert (songs.question.text, songs.counts, songs.answered) == ("What shall we sing at the sharing?", (6, 1, 5), 12)
+    assert again == party
+    assert await store.codesign_people(hub.id, term_window.start, term_window.end) == 13
+    assert await store.idea_count(hub.id, window.start, window.end) == (2, 2)
+    assert await store.idea_count(hub.id, term_window.start, term_window.end) == (3, 2)
+    assert await store.open_question_count(hub.id, SUMMARY_DUE) == 1
+    assert await store.open_question_count(hub.id, datetime(2026, 11, 18, 12, 0, tzinfo=UTC)) == 1  # the party
+    bob = seeded.members["Bob"]
+    assert await store.member_answer(seeded.questions[0], bob) == 0  # Sea shanties, then changed to Beatles songs

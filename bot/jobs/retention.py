@@ -29,7 +29,8 @@ async def plan_retention(now: datetime, svc: Services) -> int:
         return 0
     done = await svc.store.retention_once(day, cutoffs(now, settings), now)
     if done is not None:
-        log.info("retention %s: %d answer(s) and %d alert(s) detached from their person; %d abandoned join(s),"
-                 " %d unanswered question(s) and %d past delivery row(s) removed", day, done.anonymised,
-                 done.alerts_detached, done.drafts_removed, done.inputs_removed, done.deliveries_pruned)
+        log.info("retention %s: %d answer(s), %d alert(s) and %d co-design answer(s) or idea(s) detached from their"
+                 " person; %d abandoned join(s), %d unanswered question(s) and %d past delivery row(s) removed", day,
+                 done.anonymised, done.alerts_detached, done.other_rows_detached, done.drafts_removed,
+                 done.inputs_removed, done.deliveries_pruned)
     return 0

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import HubSettings
+from bot.domain.codesign import QuestionTally
 from bot.messages.catalog import Catalog
 from bot.messages.i18n import long_date
 from bot.reports.charts import ChartWords, attendance_chart, off_process
+from bot.reports.codesign import option_lines
 from bot.reports.csv_export import export_files
 from bot.reports.summary import SUPPRESS_BELOW, CheckinTotals, Ratio, Render, return_measures, total_checkins
 from bot.reports.weekly_summary import Period
@@ -55,6 +57,9 @@ class ReportFigures:
     reach: ReachTally
     pairs: list[PairTally]
     alerts: AlertTally
+    codesign: list[QuestionTally] = field(default_factory=list)  # questions closed in the period
+    codesign_people: int = 0  # members who answered at least one of them
+    ideas: tuple[int, int] = (0, 0)  # (ideas, members who sent them)
 
 
 async def gather_report(store: Store, hub: HubSettings, period: Period, now: datetime) -> ReportFigures:
@@ -71,6 +76,9 @@ async def gather_report(store: Store, hub: HubSettings, period: Period, now: dat
         checkins=total_checkins(await store.checkin_tallies(window)), returns=returns, weeks=weeks, reach=reach,
         pairs=await store.measure_pairs(hub.id, await store.terms_in(window), SUMMED_SCALES),
         alerts=await store.alert_tally(hub.id, window.start, window.end),
+        codesign=await store.closed_question_tallies(hub.id, window.start, window.end),
+        codesign_people=await store.codesign_people(hub.id, window.start, window.end),
+        ideas=await store.idea_count(hub.id, window.start, window.end),
     )
 
 
@@ -81,7 +89,7 @@ def render_report(f: ReportFigures, texts: Catalog) -> str:
     if not f.sessions:  # said first, so "Sessions held: 0" and "0 of 0 weeks" are not read as results
         lines += [r.t("report.empty_warning", hub=f.hub.name), ""]
     lines += [r.t("report.prepared", today=long_date(f.today)), ""]
-    for section in (_sessions, _reach, _feelings, _returns, _measures, _alerts, _city, _files):
+    for section in (_sessions, _reach, _feelings, _returns, _measures, _codesign, _alerts, _city, _files):
         lines += [*section(f, r), ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -198,6 +206,22 @@ def _shares(r: Render, counts: list[int], whole: int) -> list[str]:
     return [mark if mark != str(count) else r.t("report.count_percent", count=count,
                                                  percent=Ratio(count, whole).percent)
             for mark, count in zip(marks, counts, strict=True)]
+
+
+def _codesign(f: ReportFigures, r: Render) -> list[str]:
+    """Questions the hub was asked (closed in the period) with their counts, and ideas members sent."""
+    lines = [r.t("codesign.report_heading")]
+    if not f.codesign:
+        lines.append(r.t("codesign.report_none"))
+    else:
+        lines.append(r.t("codesign.report_questions", count=len(f.codesign), people=r.count(f.codesign_people)))
+        for tally in f.codesign:
+            lines.append(r.t("codesign.report_question", question=tally.question.text,
+                             answered=r.count(tally.answered), asked=r.count(tally.question.recipients)))
+            lines += option_lines(tally, r, "codesign.report_option")
+    ideas, senders = f.ideas
+    lines.append(r.t("codesign.report_ideas", count=r.count(ideas), people=r.count(senders)))
+    return [*lines, "", r.t("codesign.report_note")]
 
 
 def _alerts(f: ReportFigures, r: Render) -> list[str]:

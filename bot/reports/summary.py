@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from bot.domain.codesign import QuestionTally
 from bot.domain.sessions import Session
 from bot.messages.catalog import Catalog
 from bot.messages.i18n import format_clock
+from bot.reports.codesign import summary_lines as codesign_lines
 from storage.reports import AlertTally, CheckinTally, UpcomingTally
 from storage.snapshot import FollowUp, HeldSessionTally, ReturnTally, WeekTally
 
@@ -126,6 +128,9 @@ class WeekFigures:
     upcoming: Sequence[UpcomingTally]
     alerts: AlertTally
     cancelled: Sequence[Session] = ()  # the week's cancelled sessions, said as such (not "no sessions were held")
+    codesign: Sequence[QuestionTally] = ()  # co-design questions that closed in the week
+    ideas: int = 0  # ideas members sent in the week
+    open_questions: int = 0  # co-design questions still open at the end of the week (or now, if sooner)
 
 
 class Render:
@@ -227,6 +232,9 @@ def _forwardable(f: WeekFigures, r: Render) -> str:
                          absent=r.count(week.absent)))
         lines.append(r.t("summary.happier_line", ratio=r.ratio(week.happier_leaving, "ratio_answers")))
         lines.append(r.t("summary.connected_line", ratio=r.ratio(week.more_connected, "ratio_answers")))
+    codesign = codesign_lines(f.codesign, f.ideas, f.open_questions, r)
+    if codesign:
+        lines += ["", *codesign]
     if f.term_name is not None:
         lines += ["", *_term_lines(f, r)]
     lines += ["", r.t("summary.caveat")]

@@ -104,6 +104,9 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
         upcoming=await store.upcoming_tallies(hub.id, now, now + timedelta(days=7)),
         alerts=await store.alert_tally(hub.id, week.start, week.end),
         cancelled=[s for s in await store.sessions_of_hub(hub.id, week.start, min(week.end, now)) if s.cancelled],
+        codesign=await store.closed_question_tallies(hub.id, week.start, week.end),
+        ideas=(await store.idea_count(hub.id, week.start, week.end))[0],
+        open_questions=await store.open_question_count(hub.id, min(now, week.end)),  # at the week's end
     )
 
 

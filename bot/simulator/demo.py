@@ -3,9 +3,10 @@
 The real application (build_application + running) polls a LocalBotApi in this process, with a
 temporary database and a ManualClock. Simulated people join from the invite link, get reminders,
 answer them, come to Tuesday's session and check in afterwards; one asks for someone to talk to and
-the safeguarding lead acknowledges; the coordinator takes the register, gets Monday's summary and
-exports the CSV files. Everything they see and tap is printed as it happens; the chart, the CSV
-files and the whole conversation are written to an output folder.
+the safeguarding lead acknowledges; the coordinator takes the register, asks the hub a question that families
+answer with a tap (one sends an idea), gets Monday's summary and exports the CSV files. Everything they see
+and tap is printed as it happens; the chart, the CSV files and the whole conversation are written to an
+output folder.
 """
 
 from __future__ import annotations
@@ -227,6 +228,8 @@ async def play_week(stage: Stage) -> int:
     await stage.until(at(session_day, 12, 5))
     await stage.taps(LEAD, "Acknowledge")
 
+    await codesign_scenes(stage)
+
     stage.scene("Time passes: Monday morning, the coordinator's weekly summary")
     await stage.until(at(summary_day, 8, 55))
     summary_starts = len(stage.api.calls)
@@ -237,6 +240,32 @@ async def play_week(stage: Stage) -> int:
     await stage.taps(COORDINATOR, "Last 4 weeks")
     await stage.receives(COORDINATOR, "sendDocument", 3, since=asked)  # sessions, attendance and answers
     return summary_starts
+
+
+async def codesign_scenes(stage: Stage) -> None:
+    """Co-design: the coordinator asks the hub a question, families answer with a tap (one changes her mind),
+    one sends an idea in his own words; on Friday the question closes and the results reach the coordinator."""
+    anna, grace, ben, olena, _rose, kofi, priya, tom = FAMILIES
+    session_day = demo_setup.SESSION_DAY
+    stage.scene(f"{COORDINATOR.name} asks the hub what to play next")
+    await stage.says(COORDINATOR, "/ask")
+    await stage.says(COORDINATOR, "What shall we play next week?")
+    await stage.says(COORDINATOR, "Beatles songs\nSea shanties\nSongs from home")
+    await stage.taps(COORDINATOR, "In 3 days", "Send it")
+    await stage.until(at(session_day, 12, 20))
+    stage.scene("Families answer with one tap; Anna changes her mind")
+    await stage.taps(anna, "Sea shanties", "Songs from home")
+    await stage.taps(grace, "Songs from home")
+    for person, label in ((ben, "Beatles songs"), (olena, "Songs from home"), (kofi, "Sea shanties"),
+                          (priya, "Songs from home"), (tom, "Beatles songs")):
+        await stage.taps(person, label, replies=False)
+    stage.scene(f"{tom.name} has an idea")
+    await stage.says(tom, "/help")
+    await stage.taps(tom, "💡 I have an idea")
+    await stage.says(tom, "Could we learn a song in the park when it is warmer?")
+    await stage.until(at(session_day, 12, 30))
+    stage.scene("Time passes: on Friday the question closes, and the results go to the coordinator")
+    await stage.until(at(session_day + timedelta(days=3), 12, 10), in_brief=())
 
 
 def save_attachments(api: LocalBotApi, chat_id: int, since: int, out: Path) -> list[Path]:
