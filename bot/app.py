@@ -18,14 +18,27 @@ from bot.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.questionsets import load_question_sets
-from bot.jobs import checkins, measures, notices, reminders, retention, safeguarding, timetable, weekly_summary
+from bot.jobs import (
+    checkins,
+    measures,
+    notices,
+    referrals,
+    reminders,
+    retention,
+    safeguarding,
+    timetable,
+    volunteers,
+    weekly_summary,
+)
 from bot.messages.catalog import Catalog
 from bot.services import SERVICES_KEY, Services, services
 from bot.transport.client import AiohttpRequest, gather_updates_while_busy
-from handlers import activity, checkin, common, join, rights, rsvp, text_input
+from handlers import activity, checkin, common, join, rights, rsvp, text_input, volunteer
 from handlers import measures as measure_steps
 from handlers import safeguarding as talk_requests
 from handlers.coordinator import announce, attendance, sessions, summary
+from handlers.coordinator import referrals as referral_links
+from handlers.coordinator import volunteers as volunteer_pathway
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -51,12 +64,16 @@ HANDLERS: tuple[tuple[int, Callable[[AnyApp, int], None]], ...] = (
     (0, talk_requests.register),
     (0, attendance.register),
     (0, summary.register),
+    (0, volunteer.register),
+    (0, volunteer_pathway.register),
+    (0, referral_links.register),
     (0, common.register),
     (0, common.register_fallbacks),      # last: only what no feature claimed
 )
 """Every handler module, with its group, in the order its handlers are tried."""
 
-COMMAND_MODULES = (join, rights, rsvp, sessions, announce, measure_steps, attendance, summary, common)
+COMMAND_MODULES = (join, rights, rsvp, sessions, announce, measure_steps, attendance, summary, volunteer,
+                   volunteer_pathway, referral_links, common)
 """The modules whose COMMANDS (members) and COORDINATOR_COMMANDS Telegram lists, in this order."""
 
 # What the bot sends on its own: planners put what has become due into the ledger (in this order, every
@@ -69,6 +86,8 @@ PLANNERS = (
     ("measures", lambda: measures.plan_measure_invites),
     ("safeguarding", lambda: safeguarding.plan_alert_repeats),
     ("weekly_summary", weekly_summary.planner),
+    ("volunteers", lambda: volunteers.plan_volunteer_messages),
+    ("referrals", lambda: referrals.plan_referral_notices),
 )
 RENDERERS = (
     (reminders.KIND, lambda: reminders.render_reminder),
@@ -81,6 +100,9 @@ RENDERERS = (
     (safeguarding.ALERT_KIND, lambda: safeguarding.render_alert),
     (safeguarding.ESCALATION_KIND, lambda: safeguarding.render_alert),
     (weekly_summary.KIND, weekly_summary.renderer),
+    (volunteers.REMINDER_KIND, lambda: volunteers.render_volunteer_reminder),
+    (volunteers.GAP_KIND, lambda: volunteers.render_gap_notice),
+    (referrals.NOTICE_KIND, lambda: referrals.render_referral_notice),
 )
 """(name or kind, factory): a factory, since some keep a small cache of their own per application."""
 STARTUP = (timetable.sync_all_hubs, notices.settle_waitlists)

@@ -107,6 +107,14 @@ PERSON_MAP: dict[str, PersonLink] = {
     "retention_runs": REFERENCE,
     # 008 erasures: a keyed hash of a forgotten person's Telegram id and the time; nobody can be found from it
     "erasures": PersonLink(not_personal=("subject",)),
+    # 012 Activator volunteers: tasks taken and pathway steps go with the volunteer
+    "volunteer_tasks": PersonLink(member=("member_id",), not_personal=("task",), forget="delete"),
+    "volunteer_steps": PersonLink(member=("member_id",), staff=("ticked_by",), not_personal=("step",),
+                                  forget="delete"),
+    # 013 referrals: the organisation's link (the referrer's own chat, never their name) and who came through it
+    "referral_links": PersonLink(chat=("referrer_chat_id",), staff=("created_by",), not_personal=("organisation",),
+                                 forget="detach"),
+    "member_referrals": PersonLink(member=("member_id",), forget="delete"),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import HubSettings
+from bot.domain.volunteers import hours_text
 from bot.messages.catalog import Catalog
 from bot.messages.i18n import long_date
 from bot.reports.charts import ChartWords, attendance_chart, off_loop
@@ -24,8 +25,10 @@ from bot.reports.summary import SUPPRESS_BELOW, CheckinTotals, Ratio, Render, re
 from bot.reports.weekly_summary import Period
 from storage.exports import PairTally
 from storage.presence import CHILD_BANDS
+from storage.referrals import OrganisationTally
 from storage.reports import AlertTally
 from storage.snapshot import HeldSessionTally, ReachTally, ReturnTally, WeekTally
+from storage.volunteers import VolunteerTally
 
 if TYPE_CHECKING:
     from storage import Store
@@ -55,6 +58,8 @@ class ReportFigures:
     reach: ReachTally
     pairs: list[PairTally]
     alerts: AlertTally
+    volunteers: VolunteerTally | None = None  # issue 17: for hubs that set up volunteering
+    referrals: tuple[OrganisationTally, ...] = ()
 
 
 async def gather_report(store: Store, hub: HubSettings, period: Period, now: datetime) -> ReportFigures:
@@ -71,6 +76,10 @@ async def gather_report(store: Store, hub: HubSettings, period: Period, now: dat
         checkins=total_checkins(await store.checkin_tallies(window)), returns=returns, weeks=weeks, reach=reach,
         pairs=await store.measure_pairs(hub.id, await store.terms_in(window), SUMMED_SCALES),
         alerts=await store.alert_tally(hub.id, window.start, window.end),
+        volunteers=await store.volunteer_tally(hub.id, window.start, window.end,
+                                               [step.id for step in hub.volunteers.steps])
+        if hub.volunteers.configured else None,
+        referrals=tuple(await store.referral_tallies(hub.id, window.start, window.end)),
     )
 
 
@@ -79,8 +88,11 @@ def render_report(f: ReportFigures, texts: Catalog) -> str:
     first, last = long_date(f.period.first), long_date(f.period.last)
     lines = [r.t("report.title", hub=f.hub.name, first=first, last=last), "",
              r.t("report.prepared", today=long_date(f.today)), ""]
-    for section in (_sessions, _reach, _feelings, _returns, _measures, _alerts, _city, _files):
-        lines += [*section(f, r), ""]
+    for section in (_sessions, _reach, _feelings, _returns, _measures, _volunteers, _referrals, _alerts, _city,
+                    _files):
+        body = section(f, r)
+        if body or section not in (_volunteers, _referrals):  # issue 17's sections only for hubs that have them
+            lines += [*body, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -193,6 +205,39 @@ def _shares(r: Render, counts: list[int], whole: int) -> list[str]:
     return [mark if mark != str(count) else r.t("report.count_percent", count=count,
                                                  percent=Ratio(count, whole).percent)
             for mark, count in zip(marks, counts, strict=True)]
+
+
+def _volunteers(f: ReportFigures, r: Render) -> list[str]:
+    """Issue 17: the Activator pathway: volunteers, who was active, hours from registers, people at each step."""
+    v = f.volunteers
+    if v is None:
+        return []
+    hours = hours_text(v.minutes) if not 0 < v.active < SUPPRESS_BELOW else r.t("summary.not_shown")
+    lines = [r.t("volunteer.report_heading"), r.t("volunteer.report_volunteers", count=r.count(v.volunteers)),
+             r.t("volunteer.report_active", count=r.count(v.active)), r.t("volunteer.report_hours", hours=hours)]
+    if f.hub.volunteers.steps:
+        lines += ["", r.t("volunteer.report_steps", last=long_date(f.period.last)), "",
+                  r.t("volunteer.report_table"), r.t("volunteer.report_rule")]
+        lines += [r.t("volunteer.report_row", step=_cell(step.name), count=r.count(v.at_step.get(step.id, 0)))
+                  for step in f.hub.volunteers.steps]
+    return [*lines, "", r.t("volunteer.report_note")]
+
+
+def _referrals(f: ReportFigures, r: Render) -> list[str]:
+    """Issue 17: people referred by each organisation, and how many came once and three times or more."""
+    if not f.referrals:
+        return []
+    lines = [r.t("referral.report_heading"), r.t("referral.report_table"), r.t("referral.report_rule")]
+    for org in f.referrals:
+        once, three = r.count(org.came_once), r.count(org.came_three)
+        lines.append(r.t("referral.report_row", organisation=_cell(org.organisation), referred=r.count(org.referred),
+                         once=once, three=three))
+    return [*lines, "", r.t("referral.report_note", last=long_date(f.period.last))]
+
+
+def _cell(text: str) -> str:
+    """Configured or typed words inside a Markdown table cell: a | would split the cell."""
+    return text.replace("|", "/")
 
 
 def _alerts(f: ReportFigures, r: Render) -> list[str]:

@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from bot.domain.volunteers import hours_text
 from bot.messages.catalog import Catalog
 from bot.messages.i18n import format_clock
 from storage.reports import AlertTally, CheckinTally, UpcomingTally
 from storage.snapshot import FollowUp, HeldSessionTally, ReturnTally, WeekTally
+from storage.volunteers import VolunteerTally
 
 SUPPRESS_BELOW = 5
 TELEGRAM_LIMIT = 4096
@@ -124,6 +126,8 @@ class WeekFigures:
     follow_ups: Sequence[FollowUp]
     upcoming: Sequence[UpcomingTally]
     alerts: AlertTally
+    volunteers: VolunteerTally | None = None  # issue 17: for hubs that set up volunteering
+    step_names: tuple[tuple[str, str], ...] = ()  # (step id, name) of the hub's pathway, in order
 
 
 class Render:
@@ -214,6 +218,8 @@ def _forwardable(f: WeekFigures, r: Render) -> str:
         lines.append(r.t("summary.connected_line", ratio=r.ratio(week.more_connected, "ratio_answers")))
     if f.term_name is not None:
         lines += ["", *_term_lines(f, r)]
+    if f.volunteers is not None:
+        lines += ["", *volunteer_lines(f.volunteers, f.step_names, r)]
     lines += ["", r.t("summary.caveat")]
     return "\n".join(lines)
 
@@ -275,3 +281,17 @@ def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     if current.strip():
         pieces.append(current)
     return [piece.strip("\n") for piece in pieces if piece.strip()]
+
+
+def volunteer_lines(tally: VolunteerTally, steps: Sequence[tuple[str, str]], r: Render) -> list[str]:
+    """Active volunteers and their hours (hidden with the count when it is small), and people at each step."""
+    hours = hours_text(tally.minutes)
+    if r.forwardable and 0 < tally.active < SUPPRESS_BELOW:
+        hours = r.t("summary.not_shown")
+    lines = [r.t("volunteer.summary_heading"),
+             r.t("volunteer.summary_active", active=r.count(tally.active), hours=hours)]
+    if steps:
+        lines.append(r.t("volunteer.summary_steps"))
+        lines += [r.t("volunteer.summary_step", step=name, count=r.count(tally.at_step.get(step, 0)))
+                  for step, name in steps]
+    return lines

@@ -103,6 +103,10 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
         follow_ups=follow_ups,
         upcoming=await store.upcoming_tallies(hub.id, now, now + timedelta(days=7)),
         alerts=await store.alert_tally(hub.id, week.start, week.end),
+        volunteers=await store.volunteer_tally(hub.id, week.start, week.end,
+                                               [step.id for step in hub.volunteers.steps])
+        if hub.volunteers.configured else None,
+        step_names=tuple((step.id, step.name) for step in hub.volunteers.steps),
     )
 
 
