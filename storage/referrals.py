@@ -153,14 +153,14 @@ class ReferralQueries:
         [start, end) shows at one session or more, and at three or more."""
         rows = await self.db.fetchall(
             "WITH came AS (SELECT x.member_id, COUNT(*) AS times FROM"
-            f" ({_REGISTERED}) x WHERE x.starts_at >= :start AND x.starts_at < :end GROUP BY x.member_id)"
+            f" ({_REGISTERED}) x WHERE x.starts_at >= ? AND x.starts_at < ? GROUP BY x.member_id)"
             " SELECT rl.organisation, COUNT(*) AS referred,"
             " SUM(COALESCE(c.times, 0) >= 1) AS once, SUM(COALESCE(c.times, 0) >= 3) AS three"
             " FROM member_referrals mr JOIN referral_links rl ON rl.id = mr.link_id"
             " LEFT JOIN came c ON c.member_id = mr.member_id"
-            " WHERE mr.hub_id = :hub AND mr.referred_at < :end"
+            " WHERE mr.hub_id = ? AND mr.referred_at < ?"
             " GROUP BY rl.organisation ORDER BY rl.organisation COLLATE NOCASE",
-            {"hub": hub_id, "start": to_db(start), "end": to_db(end)},
+            (to_db(start), to_db(end), hub_id, to_db(end)),
         )
         return [OrganisationTally(row["organisation"], row["referred"], row["once"], row["three"]) for row in rows]
 

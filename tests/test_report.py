@@ -23,6 +23,12 @@ from tests.seed_term import JOINED, seed_term, term_hub
 # hidden alone, the total 25 would give it away). Term measures on matched pairs, carers' proxy pairs apart:
 # life satisfaction 32/6 = 5.3 -> 40/6 = 6.7, better 5; anxiety 30/7 = 4.3 -> 26/7 = 3.7, better 3 same 2
 # worse 2; UCLA total 33/6 = 5.5 -> 26/6 = 4.3, lower for 5. Alerts: 4 raised, 3 acknowledged.
+# Volunteers (issue 17): Jo, Eve, Hana, Ivan, Omar = 5. Saved registers: week 5 (90 minutes) ticks all five,
+# week 10 ticks Jo, Eve, Hana (Ivan could not come, Omar did not answer), the sharing none of them: 8 x 90 = 720
+# minutes = 12 hours; active 5. Steps by 22 November: induction 5, co-led 2 (Hana's is 25 November), led 1.
+# Referrals: surgery 6 (Anna, Bob, Lin, Kemi, Finn, Gita), all on a saved register at least once (Anna and Bob at
+# weeks 5, 10 and the sharing: 3 times; Lin sharing; Kemi week 10; Finn week 5; Gita weeks 5 and 10); mental health
+# team 2 (Omar week 5; Hana weeks 5 and 10), neither three times.
 EXPECTED = """# Woking Community Hub: report for 1 September 2026 to 22 November 2026
 
 Prepared by imm-bot on {today}. Numbers under 5 show as <5, to protect people's privacy.
@@ -91,6 +97,29 @@ A carer answered for the person. These are shown apart and left out of the ONS4 
 
 ONS4: the ONS personal wellbeing questions, 0 to 10. Loneliness: ONS direct question and UCLA 3-item scale.
 
+## Volunteers (IMM Activators)
+- Volunteers now: 5
+- Active in this period (took a task or came): 5
+- Volunteer hours, from saved registers: 12
+
+Pathway: people who have done each step by 22 November 2026
+
+| Step | People |
+|---|---|
+| Induction | 5 |
+| Co-led a session | <5 |
+| Led a session | <5 |
+
+A volunteer ticked as present on a saved register gets the session's whole length.
+
+## Referrals
+| Referred by | People referred | Came at least once | Came 3 times or more |
+|---|---|---|---|
+| Community mental health team | <5 | <5 | 0 |
+| Woking Surgery link worker | 6 | 6 | <5 |
+
+People who joined through an organisation's referral link by 22 November 2026. Coming is counted from saved registers in this period.
+
 ## Safeguarding
 - Alerts raised: <5. Acknowledged: <5.
 
@@ -111,6 +140,11 @@ path = "{db}"
 id = "woking"
 name = "Woking Community Hub"
 city_of_london = true
+
+[hubs.volunteers]
+tasks = [{{ id = "welcome", name = "Welcome desk" }}, {{ id = "tea", name = "Tea and biscuits" }}]
+steps = [{{ id = "induction", name = "Induction" }}, {{ id = "co_led", name = "Co-led a session" }},
+         {{ id = "led", name = "Led a session" }}]
 """
 
 
