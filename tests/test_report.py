@@ -118,7 +118,7 @@ A volunteer ticked as present on a saved register gets the session's whole lengt
 | Community mental health team | <5 | <5 | 0 |
 | Woking Surgery link worker | 6 | 6 | <5 |
 
-People who joined through an organisation's referral link by 22 November 2026. Coming is counted from saved registers in this period.
+Referred: joined through the link by 22 November 2026. Came: ticked on saved registers in this period.
 
 ## Safeguarding
 - Alerts raised: <5. Acknowledged: <5.
