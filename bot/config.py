@@ -233,6 +233,8 @@ class HubSettings(_Strict):
     def _deep_link_safe(cls, value: str) -> str:
         if not re.match(HUB_ID_PATTERN, value):
             raise ValueError("must be 1 to 64 characters of A-Z a-z 0-9 _ - (it is the invite link's payload)")
+        if value.startswith(("ref_", "rfw_")):
+            raise ValueError("must not start with ref_ or rfw_ (those are referral links)")
         return value
 
     @model_validator(mode="after")
