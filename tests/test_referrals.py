@@ -192,3 +192,22 @@ async def test_bad_links_and_forged_buttons_change_nothing(bot, api):
     await cleo.send("/referral")
     assert cleo.last_text().startswith("Please write the organisation's name after the command")
     assert await bot.store.db.fetchall("SELECT 1 FROM referral_links") == []
+
+
+async def test_a_coordinator_of_several_hubs_picks_the_hub_with_a_tap(start_bot, api, db_path):
+    from tests.conftest import make_settings
+
+    admin = 9500
+    bot = await start_bot(make_settings(api, db_path, admins=[admin]))
+    boss = api.user(admin, "Ada")
+    await boss.send("/referral Camden mental health team")
+    assert boss.last_text() == "Which hub is the referral link from Camden mental health team for?"
+    assert boss.buttons() == [["Woking Community Hub"], ["Camden Hub"]]
+    await boss.tap("Camden Hub")
+    people, _ = LINK.findall(boss.last_text())
+    link = await bot.store.referral_link(people.removeprefix("ref_"))
+    assert (link.hub_id, link.organisation) == ("camden", "Camden mental health team")
+    calls = await boss.tap_data("rl:h:0")  # a second tap: the name was used once
+    assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == [
+        "This button is old. Please use the newest message."]
+    assert len(await bot.store.db.fetchall("SELECT 1 FROM referral_links")) == 1
