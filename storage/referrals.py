@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
@@ -41,7 +41,7 @@ class ReferralNotice:
     first_name: str
     hub_id: str
     organisation: str
-    first_came: datetime
+    first_came: datetime | None
     consent: bool
     referrer_chat_id: int | None
     referrer_language: str | None
@@ -124,29 +124,31 @@ class ReferralQueries:
         if row is None:
             return None
         return ReferralNotice(row["member_id"], row["first_name"], row["hub_id"], row["organisation"],
-                              from_db(row["first_came"]), bool(row["notify_consent"]),  # type: ignore[arg-type]
+                              from_db(row["first_came"]), bool(row["notify_consent"]),
                               row["referrer_chat_id"], row["referrer_language"])
 
-    async def plan_referral_notices(self, kind: str, now: datetime, lifetime: object) -> int:
+    async def plan_referral_notices(self, kind: str, now: datetime, lifetime: timedelta) -> int:
         """Put the one notice into the ledger for every consenting referred member who has come (the register
         says so) and whose referrer registered a chat; marked in the same transaction, so never twice."""
-        async with self.db.transaction() as conn:
-            rows = await conn.execute_fetchall(
-                "SELECT mr.member_id, mr.hub_id, rl.referrer_chat_id FROM member_referrals mr"
-                " JOIN referral_links rl ON rl.id = mr.link_id"
-                " WHERE mr.notify_consent = 1 AND mr.notice_planned_at IS NULL AND rl.referrer_chat_id IS NOT NULL"
-                f" AND EXISTS (SELECT 1 FROM ({_REGISTERED}) x WHERE x.member_id = mr.member_id)",
-            )
-            items = [
-                NewDelivery(kind=kind, dedupe_key=f"{kind}:{row[0]}", chat_id=row[2], due_at=now, hub_id=row[1],
-                            expires_at=now + lifetime, payload={"member_id": row[0]})  # type: ignore[operator]
-                for row in rows
-            ]
-            if not items:
-                return 0
-            await conn.executemany("UPDATE member_referrals SET notice_planned_at = ? WHERE member_id = ?",
-                                   [(to_db(now), item.payload["member_id"]) for item in items])
-            return await insert_deliveries(conn, items, now)
+        # A read first: on almost every tick nothing is owed, and the writer's lock is not taken for nothing.
+        rows = await self.db.fetchall(
+            "SELECT mr.member_id, mr.hub_id, rl.referrer_chat_id FROM member_referrals mr"
+            " JOIN referral_links rl ON rl.id = mr.link_id"
+            " WHERE mr.notify_consent = 1 AND mr.notice_planned_at IS NULL AND rl.referrer_chat_id IS NOT NULL"
+            f" AND EXISTS (SELECT 1 FROM ({_REGISTERED}) x WHERE x.member_id = mr.member_id)",
+        )
+        added = 0
+        for member_id, hub_id, chat_id in rows:
+            async with self.db.transaction() as conn:
+                # Marked and owed in one transaction; the mark is checked again, so it is owed at most once.
+                marked = await conn.execute(
+                    "UPDATE member_referrals SET notice_planned_at = ? WHERE member_id = ? AND notify_consent = 1"
+                    " AND notice_planned_at IS NULL", (to_db(now), member_id))
+                if marked.rowcount:
+                    added += await insert_deliveries(conn, [NewDelivery(
+                        kind=kind, dedupe_key=f"{kind}:{member_id}", chat_id=chat_id, due_at=now, hub_id=hub_id,
+                        expires_at=now + lifetime, payload={"member_id": member_id})], now)
+        return added
 
     async def referral_tallies(self, hub_id: str, start: datetime, end: datetime) -> list[OrganisationTally]:
         """Per organisation: members referred to the hub before `end`, and how many of them a saved register of

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.config import HubSettings, VolunteerTask
 from bot.domain.calendar import local_instant
@@ -36,10 +36,10 @@ def held_by(taken: Mapping[str, TakenTask], member_id: int) -> list[str]:
     return [task for task, holder in taken.items() if holder.member_id == member_id]
 
 
-def reminder_due(hub: HubSettings, session_day: object, starts_at: datetime) -> datetime:
+def reminder_due(hub: HubSettings, session_day: date, starts_at: datetime) -> datetime:
     """Volunteers' reminder: `reminder_days_before` the session's local day at `reminder_at`, hub time; never
     later than the start."""
-    day = session_day - timedelta(days=hub.volunteers.reminder_days_before)  # type: ignore[operator]
+    day = session_day - timedelta(days=hub.volunteers.reminder_days_before)
     return min(local_instant(day, hub.volunteers.reminder_at, hub), starts_at)
 
 
