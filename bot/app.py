@@ -33,7 +33,7 @@ from bot.jobs import (
 from bot.messages.catalog import Catalog
 from bot.services import SERVICES_KEY, Services, services
 from bot.transport.client import AiohttpRequest, gather_updates_while_busy
-from handlers import activity, checkin, common, join, rights, rsvp, text_input, volunteer
+from handlers import activity, checkin, common, join, referral, rights, rsvp, text_input, volunteer
 from handlers import measures as measure_steps
 from handlers import safeguarding as talk_requests
 from handlers.coordinator import announce, attendance, sessions, summary
@@ -67,6 +67,7 @@ HANDLERS: tuple[tuple[int, Callable[[AnyApp, int], None]], ...] = (
     (0, volunteer.register),
     (0, volunteer_pathway.register),
     (0, referral_links.register),
+    (0, referral.register),
     (0, common.register),
     (0, common.register_fallbacks),      # last: only what no feature claimed
 )

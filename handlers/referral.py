@@ -15,11 +15,16 @@ from datetime import datetime
 from typing import Any
 
 import aiosqlite
-from telegram import InlineKeyboardMarkup, Message, User
+from telegram import InlineKeyboardMarkup, Message, Update, User
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from bot.domain.people import Member
+from bot.messages.callbacks import parse_callback
 from bot.messages.catalog import Catalog
+from bot.messages.i18n import format_full_date
 from bot.messages.keyboards import keyboard
-from bot.services import Services
+from bot.services import Services, services
+from handlers.common import close_question, refuse
 from storage.referrals import CODE_LENGTH, record_referral
 
 PEOPLE_PREFIX = "ref_"
@@ -29,6 +34,11 @@ REFERRER_LINK = re.compile(rf"^{REFERRER_PREFIX}[A-Za-z0-9]{{{CODE_LENGTH}}}$")
 CONSENT_STEP = "refc"
 CONSENT_VERSION = "referral-notice-v1"
 ANSWER_LABELS = {"yes": "referral.button_yes", "no": "referral.button_no"}
+CHANGE_PREFIX = "rfc"  # rfc:on / rfc:off from /consent: change the answer while the notice is not yet owed
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
+    application.add_handler(CallbackQueryHandler(on_change, pattern=rf"^{CHANGE_PREFIX}:"), group)
 
 
 def claims(payload: str) -> bool:
@@ -85,3 +95,43 @@ def recorder(data: dict[str, Any], hub_id: str,
         await record_referral(conn, member_id, link_id, hub_id, consent, CONSENT_VERSION, now)
 
     return record
+
+
+async def consent_part(svc: Services, member: Member) -> tuple[str, tuple[str, str] | None] | None:
+    """For /consent: the member's answer about telling the referrer, and a button to change it while the notice
+    is not yet owed. None for a member who did not come through a referral link."""
+    answer = await svc.store.referral_consent(member.id)
+    if answer is None:
+        return None
+    t, lang = svc.texts, member.language
+    hub = svc.hub(answer.hub_id)
+    tz = hub.timezone if hub else "Europe/London"
+    org = answer.organisation
+    if answer.told_at is not None:
+        return t.get("referral.consent_told", lang, organisation=org,
+                     date=format_full_date(answer.told_at, tz, lang)), None
+    if answer.consent:
+        line = t.get("referral.consent_yes", lang, organisation=org,
+                     date=format_full_date(answer.answered_at, tz, lang))
+        return line, (t.get("referral.button_stop_telling", lang, organisation=org), f"{CHANGE_PREFIX}:off")
+    return (t.get("referral.consent_no", lang, organisation=org),
+            (t.get("referral.button_start_telling", lang, organisation=org), f"{CHANGE_PREFIX}:on"))
+
+
+async def on_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc, query = services(context), update.callback_query
+    if query is None:
+        return
+    member, lang = await svc.person(query.from_user)
+    parts = parse_callback(query.data, CHANGE_PREFIX, 1)
+    answer = await svc.store.referral_consent(member.id) if member is not None else None
+    if parts is None or parts[0] not in ("on", "off") or member is None or answer is None:
+        await refuse(svc, query, "common.old_button", lang=lang)
+        return
+    tell = parts[0] == "on"
+    if not await svc.store.set_referral_consent(member.id, tell, CONSENT_VERSION, svc.clock.now()):
+        await refuse(svc, query, "common.old_button", lang=lang)  # already so, or the notice is already owed
+        return
+    await query.answer()
+    key = "referral.started_telling" if tell else "referral.stopped_telling"
+    await close_question(query, svc.texts.get(key, lang, organisation=answer.organisation))

@@ -48,6 +48,17 @@ class ReferralNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferralConsent:
+    """A member's answer about telling the referrer, as /consent shows it."""
+
+    organisation: str
+    hub_id: str
+    consent: bool
+    answered_at: datetime
+    told_at: datetime | None  # when the one notice was owed (then nothing can change it)
+
+
+@dataclass(frozen=True, slots=True)
 class OrganisationTally:
     organisation: str
     referred: int
@@ -126,6 +137,28 @@ class ReferralQueries:
         return ReferralNotice(row["member_id"], row["first_name"], row["hub_id"], row["organisation"],
                               from_db(row["first_came"]), bool(row["notify_consent"]),
                               row["referrer_chat_id"], row["referrer_language"])
+
+    async def referral_consent(self, member_id: int) -> ReferralConsent | None:
+        row = await self.db.fetchone(
+            "SELECT rl.organisation, mr.hub_id, mr.notify_consent, mr.consent_at, mr.notice_planned_at"
+            " FROM member_referrals mr JOIN referral_links rl ON rl.id = mr.link_id WHERE mr.member_id = ?",
+            (member_id,),
+        )
+        if row is None:
+            return None
+        return ReferralConsent(row["organisation"], row["hub_id"], bool(row["notify_consent"]),
+                               from_db(row["consent_at"] or row["notice_planned_at"]) or datetime.min,
+                               from_db(row["notice_planned_at"]))
+
+    async def set_referral_consent(self, member_id: int, consent: bool, version: str, now: datetime) -> bool:
+        """Change the answer about telling the referrer, while the notice is not yet owed; False otherwise."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE member_referrals SET notify_consent = ?, consent_version = ?, consent_at = ?"
+                " WHERE member_id = ? AND notice_planned_at IS NULL AND notify_consent != ?",
+                (int(consent), version, to_db(now), member_id, int(consent)),
+            )
+            return cursor.rowcount > 0
 
     async def plan_referral_notices(self, kind: str, now: datetime, lifetime: timedelta) -> int:
         """Put the one notice into the ledger for every consenting referred member who has come (the register

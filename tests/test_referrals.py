@@ -211,3 +211,29 @@ async def test_a_coordinator_of_several_hubs_picks_the_hub_with_a_tap(start_bot,
     assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == [
         "This button is old. Please use the newest message."]
     assert len(await bot.store.db.fetchall("SELECT 1 FROM referral_links")) == 1
+
+
+async def test_the_answer_can_be_changed_in_consent_until_the_notice_is_owed(bot, api, clock, referred):
+    rita = api.user(711, "Rita")
+    await rita.send("/consent")
+    assert ("Telling Woking Surgery link worker once, when you first come: yes (since 23 November 2026)."
+            in rita.last_text())
+    assert rita.buttons()[-1] == ["Do not tell Woking Surgery link worker"]
+    await rita.tap("Do not tell Woking Surgery link worker")
+    assert rita.last_text().endswith("✓ Done. We will not tell Woking Surgery link worker.")
+    calls = await rita.tap_data("rfc:off")  # a second tap changes nothing
+    assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == [
+        "This button is old. Please use the newest message."]
+
+    noor = api.user(712, "Noor")
+    await noor.send("/consent")
+    assert "Telling Woking Surgery link worker once, when you first come: no." in noor.last_text()
+    await noor.tap("Tell Woking Surgery link worker when I first come")
+    session = (await bot.store.upcoming_sessions("woking", clock.now(), 1))[0]
+    await came(bot, api, clock, session, ["Rita", "Noor"])
+    await bot.dispatch()
+    assert [n.split(" came to ")[0] for n in notices(api)] == ["Noor"]
+    await noor.send("/consent")
+    assert "We told Woking Surgery link worker on 24 November 2026 that you came." in noor.last_text()
+    assert "Tell Woking Surgery link worker" not in str(noor.buttons())
+    assert await api.user(731, "Sam").tap_data("rfc:on")  # not referred: refused, nothing stored
