@@ -86,6 +86,18 @@ class VolunteerQueries:
             )
             return cursor.rowcount > 0
 
+    async def planned_keys(self, session_ids: Sequence[int], kinds: Sequence[str]) -> set[str]:
+        """The dedupe keys of ledger rows of these kinds already owed for these sessions (a read, so the planner
+        does not write every tick what is already there)."""
+        if not session_ids or not kinds:
+            return set()
+        sessions, kind_marks = ", ".join("?" for _ in session_ids), ", ".join("?" for _ in kinds)
+        rows = await self.db.fetchall(
+            f"SELECT dedupe_key FROM deliveries WHERE session_id IN ({sessions}) AND kind IN ({kind_marks})",
+            (*session_ids, *kinds),
+        )
+        return {row["dedupe_key"] for row in rows}
+
     async def steps_of(self, hub_id: str, member_ids: Sequence[int]) -> dict[int, set[str]]:
         found: dict[int, set[str]] = {member_id: set() for member_id in member_ids}
         if not member_ids:

@@ -45,6 +45,7 @@ __all__ = ["GAP_KIND", "PREFIX", "REMINDER_KIND", "gap_line", "plan_volunteer_me
 async def plan_volunteer_messages(now: datetime, svc: Services) -> int:
     """Owe the volunteers' reminders and the coordinators' gap notices that have become due."""
     rows: list[NewDelivery] = []
+    planned: set[str] = set()
     for hub in svc.settings.hubs:
         if not hub.volunteers.tasks:
             continue
@@ -54,6 +55,7 @@ async def plan_volunteer_messages(now: datetime, svc: Services) -> int:
         if not sessions:
             continue
         taken = await svc.store.tasks_taken([s.id for s in sessions])
+        planned |= await svc.store.planned_keys([s.id for s in sessions], (REMINDER_KIND, GAP_KIND))
         volunteers = None
         for session in sessions:
             if reminder_due(hub, session.local_date, session.starts_at) <= now:
@@ -66,6 +68,7 @@ async def plan_volunteer_messages(now: datetime, svc: Services) -> int:
                 rows += [NewDelivery(kind=GAP_KIND, dedupe_key=f"{GAP_KIND}:{session.id}:{coordinator}",
                                      chat_id=coordinator, due_at=now, hub_id=hub.id, session_id=session.id,
                                      expires_at=session.starts_at) for coordinator in hub.coordinators]
+    rows = [row for row in rows if row.dedupe_key not in planned]
     return await svc.store.enqueue_deliveries(rows, now) if rows else 0
 
 
