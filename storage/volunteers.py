@@ -86,6 +86,19 @@ class VolunteerQueries:
             )
             return cursor.rowcount > 0
 
+    async def volunteers_not_yet_told(self, hub_id: str, session_id: int, kind: str) -> list[Member]:
+        """Volunteers of the hub who have no `kind` ledger row for this session yet (keyed `<kind>:<session>:<id>`):
+        on a tick after the reminder went out this finds nobody through the dedupe key's index, and reads nothing
+        more."""
+        columns = ", ".join("m." + c.strip() for c in _MEMBER_COLUMNS.split(","))
+        rows = await self.db.fetchall(
+            f"SELECT {columns} FROM members m JOIN memberships ms ON ms.member_id = m.id"
+            " WHERE ms.hub_id = ? AND ms.left_at IS NULL AND m.role = ? AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries d WHERE d.dedupe_key = ? || m.id) ORDER BY m.id",
+            (hub_id, VOLUNTEER, f"{kind}:{session_id}:"),
+        )
+        return [_member(row) for row in rows]
+
     async def planned_keys(self, session_ids: Sequence[int], kinds: Sequence[str]) -> set[str]:
         """The dedupe keys of ledger rows of these kinds already owed for these sessions (a read, so the planner
         does not write every tick what is already there)."""

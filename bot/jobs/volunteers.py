@@ -55,11 +55,10 @@ async def plan_volunteer_messages(now: datetime, svc: Services) -> int:
         if not sessions:
             continue
         taken = await svc.store.tasks_taken([s.id for s in sessions])
-        planned |= await svc.store.planned_keys([s.id for s in sessions], (REMINDER_KIND, GAP_KIND))
-        volunteers = None
+        planned |= await svc.store.planned_keys([s.id for s in sessions], (GAP_KIND,))
         for session in sessions:
             if reminder_due(hub, session.local_date, session.starts_at) <= now:
-                volunteers = volunteers if volunteers is not None else await svc.store.volunteers_of_hub(hub.id)
+                volunteers = await svc.store.volunteers_not_yet_told(hub.id, session.id, REMINDER_KIND)
                 rows += [NewDelivery(kind=REMINDER_KIND, dedupe_key=f"{REMINDER_KIND}:{session.id}:{v.id}",
                                      chat_id=v.chat_id, due_at=now, member_id=v.id, hub_id=hub.id,
                                      session_id=session.id, expires_at=session.starts_at) for v in volunteers]
