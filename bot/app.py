@@ -23,19 +23,23 @@ from bot.jobs import (
     codesign,
     measures,
     notices,
+    referrals,
     reminders,
     retention,
     safeguarding,
     timetable,
+    volunteers,
     weekly_summary,
 )
 from bot.messages.catalog import Catalog
 from bot.services import SERVICES_KEY, Services, services
 from bot.transport.client import AiohttpRequest, gather_updates_while_busy
-from handlers import activity, checkin, common, idea, join, question, rights, rsvp, text_input
+from handlers import activity, checkin, common, idea, join, question, referral, rights, rsvp, text_input, volunteer
 from handlers import measures as measure_steps
 from handlers import safeguarding as talk_requests
 from handlers.coordinator import announce, ask, attendance, dashboard, invite, sessions, summary
+from handlers.coordinator import referrals as referral_links
+from handlers.coordinator import volunteers as volunteer_pathway
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -66,13 +70,17 @@ HANDLERS: tuple[tuple[int, Callable[[AnyApp, int], None]], ...] = (
     (0, ask.register),
     (0, question.register),
     (0, idea.register),
+    (0, volunteer.register),
+    (0, volunteer_pathway.register),
+    (0, referral_links.register),
+    (0, referral.register),
     (0, common.register),
     (0, common.register_fallbacks),      # last: only what no feature claimed
 )
 """Every handler module, with its group, in the order its handlers are tried."""
 
 COMMAND_MODULES = (join, rights, rsvp, sessions, announce, measure_steps, attendance, summary, invite, dashboard,
-                   ask, idea, common)
+                   ask, idea, volunteer, volunteer_pathway, referral_links, common)
 """The modules whose COMMANDS (members) and COORDINATOR_COMMANDS Telegram lists, in this order."""
 
 # What the bot sends on its own: planners put what has become due into the ledger (in this order, every
@@ -86,6 +94,8 @@ PLANNERS = (
     ("safeguarding", lambda: safeguarding.plan_alert_repeats),
     ("weekly_summary", weekly_summary.planner),
     ("codesign", lambda: codesign.plan_closing),
+    ("volunteers", lambda: volunteers.plan_volunteer_messages),
+    ("referrals", lambda: referrals.plan_referral_notices),
 )
 RENDERERS = (
     (reminders.KIND, lambda: reminders.render_reminder),
@@ -101,6 +111,9 @@ RENDERERS = (
     (codesign.QUESTION_KIND, lambda: codesign.render_question),
     (codesign.RESULTS_KIND, lambda: codesign.render_results),
     (codesign.IDEA_KIND, lambda: codesign.render_idea),
+    (volunteers.REMINDER_KIND, lambda: volunteers.render_volunteer_reminder),
+    (volunteers.GAP_KIND, lambda: volunteers.render_gap_notice),
+    (referrals.NOTICE_KIND, lambda: referrals.render_referral_notice),
 )
 """(name or kind, factory): a factory, since some keep a small cache of their own per application."""
 STARTUP = (timetable.sync_all_hubs, notices.settle_waitlists)

@@ -211,6 +211,50 @@ class CodesignSettings(_Strict):
 
     ideas: bool = True
     longest_open_days: int = Field(default=28, ge=1, le=90)
+VOLUNTEER_KEY_PATTERN = r"^[a-z0-9_]{1,24}$"
+
+
+class VolunteerTask(_Strict):
+    """A job a volunteer can take at a session ("welcome desk", "tea", "music helper")."""
+
+    # Short and fixed: it travels in the buttons and is what the database keeps. Renaming `name` is fine.
+    id: str = Field(pattern=VOLUNTEER_KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=60)
+    # Which kinds of session need it; empty: every session of the hub.
+    kinds: list[Literal["weekly", "celebration", "sharing", "event"]] = []
+
+
+class PathwayStep(_Strict):
+    """A step of the hub's Activator pathway ("induction", "co-led a session", "led a session")."""
+
+    id: str = Field(pattern=VOLUNTEER_KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=60)
+
+
+class VolunteerSettings(_Strict):
+    tasks: list[VolunteerTask] = []
+    steps: list[PathwayStep] = []
+    # How many tasks one volunteer may hold at one session.
+    tasks_per_volunteer: int = Field(default=1, ge=1, le=10)
+    # Volunteers' own reminder, with the open tasks: this many days before, at this local time.
+    reminder_days_before: int = Field(default=3, ge=0, le=14)
+    reminder_at: ClockTime = time(10, 0)
+    # Coordinators are told this many days (of 24 hours) before a session that still has an untaken task.
+    gap_notice_days_before: int = Field(default=2, ge=0, le=14)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> VolunteerSettings:
+        for field in ("tasks", "steps"):
+            seen: set[str] = set()
+            for index, item in enumerate(getattr(self, field)):
+                if item.id in seen:
+                    raise ValueError(f"{field}[{index}]: id {item.id!r} is used twice")
+                seen.add(item.id)
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.tasks or self.steps)
 
 
 class HubSettings(_Strict):
@@ -240,12 +284,15 @@ class HubSettings(_Strict):
     weekly_summary: WeeklySummarySettings = WeeklySummarySettings()
     city_of_london: bool = False
     codesign: CodesignSettings = CodesignSettings()
+    volunteers: VolunteerSettings = VolunteerSettings()
 
     @field_validator("id")
     @classmethod
     def _deep_link_safe(cls, value: str) -> str:
         if not re.match(HUB_ID_PATTERN, value):
             raise ValueError("must be 1 to 64 characters of A-Z a-z 0-9 _ - (it is the invite link's payload)")
+        if value.startswith(("ref_", "rfw_")):
+            raise ValueError("must not start with ref_ or rfw_ (those are referral links)")
         return value
 
     @model_validator(mode="after")

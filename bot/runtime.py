@@ -97,8 +97,15 @@ async def register_commands(application: AnyApp) -> None:
     svc = services(application)
     member_commands, coordinator_commands = list(svc.member_commands), list(svc.coordinator_commands)
 
+    def described(name: str) -> str:
+        """`commands.<name>`, or a feature's own `<section>.command_<name>` (kept in its section)."""
+        key = f"commands.{name}"
+        if key in svc.texts.catalogs["en"]:
+            return key
+        return next((k for k in svc.texts.catalogs["en"] if k.endswith(f".command_{name}")), key)
+
     def listing(names: list[str], lang: str) -> list[BotCommand]:
-        return [BotCommand(name, svc.texts.get(f"commands.{name}", lang)) for name in names]
+        return [BotCommand(name, svc.texts.get(described(name), lang)) for name in names]
 
     bot = application.bot
     await bot.set_my_commands(listing(member_commands, "en"))

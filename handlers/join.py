@@ -22,6 +22,7 @@ from bot.messages.catalog import LANGUAGES
 from bot.messages.i18n import format_duration
 from bot.messages.keyboards import grid, keyboard
 from bot.services import Services, services
+from handlers import referral
 from handlers.common import close_question, refuse
 from handlers.coordinator.invite import send_request_card
 from handlers.text_input import register_text_input
@@ -62,7 +63,15 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         key = "common.help" if member else "common.how_to_join"
         await message.reply_text(svc.texts.get(key, lang, **_signposts(svc)))
         return
-    hub = await invited_hub(svc, payload)
+    extra: dict[str, Any] = {}
+    if referral.claims(payload):  # issue 17: a referral link (ref_...) or a referrer's own link (rfw_...)
+        referred = await referral.on_start(svc, message, user, payload, lang)
+        if referred is None:
+            return
+        hub_id, extra = referred
+        hub = svc.hub(hub_id)  # a referral link is an invitation of its own, whatever the hub's invite code
+    else:
+        hub = await invited_hub(svc, payload)
     if hub is None:
         await message.reply_text(svc.texts.get("invite.link_not_valid", lang))
         return
@@ -75,7 +84,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         await _ask(svc, message.chat_id, JoinDraft(user.id, hub.id, "again", {"lang": lang}))
         return
-    await _ask(svc, message.chat_id, JoinDraft(user.id, hub.id, "lang", {"lang": lang}))
+    await _ask(svc, message.chat_id, JoinDraft(user.id, hub.id, "lang", {"lang": lang, **extra}))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -148,7 +157,16 @@ async def _step_role(svc: Services, query: CallbackQuery, draft: JoinDraft, valu
     if value not in ROLES:
         return False
     await close_question(query, svc.texts.get(f"buttons.role_{value}", draft.data["lang"]))
-    await _ask(svc, query.from_user.id, _next(draft, "comp", role=value))
+    await _ask(svc, query.from_user.id, _next(draft, referral.step_after_role(draft.data) or "comp", role=value))
+    return True
+
+
+async def _step_referral_consent(svc: Services, query: CallbackQuery, draft: JoinDraft, value: str) -> bool:
+    """Issue 17: the separate, optional consent to tell the referrer once that the person came."""
+    if value not in referral.ANSWER_LABELS or referral.step_after_role(draft.data) is None:
+        return False
+    await close_question(query, svc.texts.get(referral.ANSWER_LABELS[value], draft.data["lang"]))
+    await _ask(svc, query.from_user.id, _next(draft, "comp", ref_notify=value == "yes"))
     return True
 
 
@@ -229,6 +247,7 @@ _STEPS = {
     "cage": _step_companion_age,
     "crel": _step_companion_relationship,
     "again": _step_join_again,
+    referral.CONSENT_STEP: _step_referral_consent,
 }
 
 
@@ -313,6 +332,8 @@ def _question(svc: Services, draft: JoinDraft) -> tuple[str, InlineKeyboardMarku
     if step == "crel":
         items = [(t.get(f"relationship.{rel}", lang), f"{PREFIX}:crel:{rel}") for rel in RELATIONSHIPS]
         return t.get("join.companion_relationship", lang, name=name), grid(items, per_row=2)
+    if step == referral.CONSENT_STEP:
+        return referral.consent_question(t, lang, draft.data, PREFIX)
     if step == "again":
         return t.get("join.join_another", lang, hub=hub_name), keyboard([b("join_yes", "yes"), b("join_no", "no")])
     raise ValueError(f"unknown join step {step}")
@@ -338,6 +359,7 @@ async def _finish(svc: Services, query: CallbackQuery, draft: JoinDraft) -> None
         companions=companions,
         now=svc.clock.now(),
         needs_approval=hub.approval,
+        also=referral.recorder(data, hub.id, svc.clock.now()),
     )
     await svc.store.clear_input(user.id)
     if hub.approval:

@@ -20,6 +20,7 @@ from bot.messages.catalog import LANGUAGES
 from bot.messages.i18n import format_duration, format_full_date
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
+from handlers import referral
 from handlers.common import close_question, refuse
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,12 @@ async def _consent_screen(svc: Services, member: Member) -> tuple[str, InlineKey
         record = state[kind]
         answer = "no" if record is not None and record.active else "yes"
         rows.append([(t.get(f"rights_buttons.{kind}_{answer}", lang), f"{PREFIX}:{kind}:{answer}")])
+    referred = await referral.consent_part(svc, member)  # issue 17: telling the referrer once
+    if referred is not None:
+        line, button = referred
+        parts = text.split("\n\n")
+        text = "\n\n".join([*parts[:-1], line, parts[-1]])
+        rows += [[button]] if button else []
     return text, keyboard(*rows)
 
 

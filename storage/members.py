@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -157,6 +157,7 @@ class MemberQueries:
         companions: Sequence[NewCompanion],
         now: datetime,
         needs_approval: bool = False,
+        also: Callable[[aiosqlite.Connection, int], Awaitable[None]] | None = None,
     ) -> Member:
         """Write the member, the membership, the consents given (kind -> text version) and companions at once.
 
@@ -185,6 +186,8 @@ class MemberQueries:
                     " VALUES (?, ?, ?, ?, ?)",
                     (member_id, companion.name, companion.age_band, companion.relationship, stamp),
                 )
+            if also is not None:  # more that belongs to the joining (a referral), in the same transaction
+                await also(conn, member_id)
             await conn.execute("DELETE FROM join_drafts WHERE telegram_user_id = ?", (telegram_user_id,))
         member = await self.member_by_id(member_id)
         assert member is not None

@@ -125,6 +125,14 @@ PERSON_MAP: dict[str, PersonLink] = {
     "codesign_questions": PersonLink(staff=("created_by", "closed_by"), text=("text", "options")),
     "codesign_answers": PersonLink(member=("member_id",), forget="delete", retained_by=("answered_at", "changed_at")),
     "codesign_ideas": PersonLink(member=("member_id",), text=("text",), forget="delete", retained_by=("sent_at",)),
+    # 012 Activator volunteers: tasks taken and pathway steps go with the volunteer
+    "volunteer_tasks": PersonLink(member=("member_id",), not_personal=("task",), forget="delete"),
+    "volunteer_steps": PersonLink(member=("member_id",), staff=("ticked_by",), not_personal=("step",),
+                                  forget="delete"),
+    # 013 referrals: the organisation's link (the referrer's own chat, never their name) and who came through it
+    "referral_links": PersonLink(chat=("referrer_chat_id",), staff=("created_by",), not_personal=("organisation",),
+                                 forget="detach"),
+    "member_referrals": PersonLink(member=("member_id",), forget="delete"),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }

@@ -19,6 +19,8 @@ from bot.domain.retention import RetentionCutoffs
 from storage.db import Database, from_db, to_db
 from storage.erasures import erasure_key, subject_of
 from storage.person_map import PERSON_MAP, PersonLink, Table, UnclassifiedTables, discover_schema, problems_with_map
+from storage.referrals import prune_referrals
+from storage.volunteers import prune_volunteering
 
 REMOVED = "[removed]"
 
@@ -222,6 +224,9 @@ class RightsQueries:
                 "DELETE FROM deliveries WHERE state NOT IN ('pending', 'sending')"
                 " AND session_id IN (SELECT id FROM sessions WHERE ends_at < ?)", (to_db(cutoffs.deliveries),),
             )).rowcount
+            # Issue 17: tasks taken at long-past sessions; referral links' referrer chats that went quiet.
+            await prune_volunteering(conn, cutoffs.answers)
+            await prune_referrals(conn, cutoffs.answers)
             await conn.execute(
                 "INSERT INTO retention_runs (local_date, ran_at, cutoff, anonymised, drafts_removed, inputs_removed,"
                 " alerts_detached, deliveries_pruned, other_rows_detached) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

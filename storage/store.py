@@ -13,18 +13,20 @@ from storage.delivery import DeliveryQueries
 from storage.exports import ExportQueries
 from storage.invites import InviteQueries
 from storage.members import InputQueries, MemberQueries
+from storage.referrals import ReferralQueries
 from storage.register import RegisterQueries
 from storage.reminders import ReminderQueries
 from storage.reports import ReportQueries
 from storage.rights import RightsQueries
 from storage.rsvps import RsvpQueries
 from storage.sessions import SessionQueries
+from storage.volunteers import VolunteerQueries
 from storage.wellbeing import WellbeingQueries
 
 
 class Store(MemberQueries, InputQueries, SessionQueries, RsvpQueries, ReminderQueries, DeliveryQueries,
             RightsQueries, WellbeingQueries, AlertQueries, BackupQueries, RegisterQueries, ReportQueries,
-            ExportQueries, InviteQueries, DashboardQueries, CodesignQueries):
+            ExportQueries, InviteQueries, DashboardQueries, CodesignQueries, VolunteerQueries, ReferralQueries):
     """Methods are named for what the bot needs; a PostgreSQL store could offer the same ones."""
 
     def __init__(self, path: str | Path, *, erasure_key: str = "") -> None:

@@ -13,6 +13,12 @@ Each member's week-by-week code (weeks 1 to 10):
 Registers were taken in week 5 (Dev and Sam did not come after all; walk-in Priya) and week 10 (Ravi stayed
 home; walk-ins Tia and Nell), and at the sharing event (walk-ins Joe, Ama, Kit, Bea).
 
+Issue 17. Volunteers (Activators): Jo, Eve, Hana, Ivan and Omar. Pathway steps (VOLUNTEER_STEPS, ticked 20
+September): induction Jo, Eve, Hana, Ivan, Omar; co-led Jo, Eve; led Jo; and Hana's co-led ticked on 25 November,
+after the term. Tasks: week 9 Jo tea and Eve welcome desk, week 10 Jo tea. Referrals (REFERRALS): two links of
+"Woking Surgery link worker" (Anna, Bob, Lin, Kemi, Finn; and Gita) and one of "Community mental health team"
+(Omar, Hana), all referred when they joined; Anna agreed that the referrer be told when she first came.
+
 Tests may write rows with SQL here (production code may not); the Store's own methods are used where they exist.
 """
 
@@ -39,15 +45,15 @@ PEOPLE: list[tuple[str, str, list[tuple[str, str, str]]]] = [
     ("Bob", "participant", []),
     ("Cara", "carer", [("Rose", "older", "supported")]),
     ("Dev", "family", [("Sam", "age_12_15", "child")]),
-    ("Eve", "participant", []),
+    ("Eve", "volunteer", []),
     ("Finn", "participant", []),
     ("Gita", "family", [("Ravi", "age_5_11", "child")]),
-    ("Hana", "participant", []),
-    ("Ivan", "participant", []),
+    ("Hana", "volunteer", []),
+    ("Ivan", "volunteer", []),
     ("Jo", "volunteer", []),
     ("Kemi", "participant", []),
     ("Lin", "participant", []),
-    ("Omar", "participant", []),
+    ("Omar", "volunteer", []),
 ]
 
 TERM = {
@@ -161,6 +167,8 @@ async def seed_term(store: Any, hub: HubSettings) -> Seeded:
     await _alerts(store, seeded)
     await _measures(store, seeded, hub.id)
     seeded.questions = await seed_codesign(store, hub.id, seeded.members)
+    await _volunteering(store, seeded, hub.id)
+    await _referrals(store, seeded, hub.id)
     return seeded
 
 
@@ -267,3 +275,42 @@ async def _measures(store: Any, seeded: Seeded, hub_id: str) -> None:
                     [(run_id, item, scale, value, int(value is None), to_db(at))
                      for (item, scale), value in zip(items, values, strict=True)],
                 )
+
+
+VOLUNTEER_TASKS = [{"id": "welcome", "name": "Welcome desk"}, {"id": "tea", "name": "Tea and biscuits"}]
+VOLUNTEER_STEPS = [{"id": "induction", "name": "Induction"}, {"id": "co_led", "name": "Co-led a session"},
+                   {"id": "led", "name": "Led a session"}]
+STEPS_TICKED = [("Jo", "induction"), ("Eve", "induction"), ("Hana", "induction"), ("Ivan", "induction"),
+                ("Omar", "induction"), ("Jo", "co_led"), ("Eve", "co_led"), ("Jo", "led")]
+STEP_AFTER_TERM = ("Hana", "co_led")
+TASKS_TAKEN = [(9, "Jo", "tea"), (9, "Eve", "welcome"), (10, "Jo", "tea")]
+REFERRALS = [("Woking Surgery link worker", ("Anna", "Bob", "Lin", "Kemi", "Finn")),
+             ("Woking Surgery link worker", ("Gita",)),
+             ("Community mental health team", ("Omar", "Hana"))]
+REFERRAL_CONSENT = ("Anna",)
+
+
+def volunteering_hub(**overrides: Any) -> HubSettings:
+    """The term's hub with its volunteer tasks and Activator pathway configured."""
+    return term_hub(volunteers={"tasks": VOLUNTEER_TASKS, "steps": VOLUNTEER_STEPS}, **overrides)
+
+
+async def _volunteering(store: Any, seeded: Seeded, hub_id: str) -> None:
+    ticked, after = datetime(2026, 9, 20, 12, tzinfo=UTC), datetime(2026, 11, 25, 12, tzinfo=UTC)
+    for name, step in [*STEPS_TICKED, STEP_AFTER_TERM]:
+        await store.toggle_step(seeded.members[name], hub_id, step, COORDINATOR_ID,
+                                after if (name, step) == STEP_AFTER_TERM else ticked)
+    for week, name, task in TASKS_TAKEN:
+        session = await store.session(seeded.weeks[week - 1])
+        assert await store.take_task(session.id, task, seeded.members[name], 1, session.starts_at - timedelta(days=2))
+
+
+async def _referrals(store: Any, seeded: Seeded, hub_id: str) -> None:
+    from storage.referrals import record_referral
+
+    for organisation, names in REFERRALS:
+        link = await store.create_referral_link(hub_id, organisation, COORDINATOR_ID, JOINED)
+        async with store.db.transaction() as conn:
+            for name in names:
+                await record_referral(conn, seeded.members[name], link.id, hub_id, name in REFERRAL_CONSENT,
+                                      "referral-notice-v1", JOINED)

@@ -27,6 +27,12 @@ from tests.seed_term import JOINED, seed_term, term_hub
 # sharing songs 6 / 1 / 5 of 12 (the 1 hidden, and with it the smallest other count, 5: "not shown"), the party
 # day 5 / 2 of 7 (the 2 hidden, so the 5 too); the drumming question is still open on 22 November, so not here.
 # Ideas: 3, from Eve (2) and Hana.
+# Volunteers (issue 17): Jo, Eve, Hana, Ivan, Omar = 5. Saved registers: week 5 (90 minutes) ticks all five,
+# week 10 ticks Jo, Eve, Hana (Ivan could not come, Omar did not answer), the sharing none of them: 8 x 90 = 720
+# minutes = 12 hours; active 5. Steps by 22 November: induction 5, co-led 2 (Hana's is 25 November), led 1.
+# Referrals: surgery 6 (Anna, Bob, Lin, Kemi, Finn, Gita), all on a saved register at least once (Anna and Bob at
+# weeks 5, 10 and the sharing: 3 times; Lin sharing; Kemi week 10; Finn week 5; Gita weeks 5 and 10); mental health
+# team 2 (Omar week 5; Hana weeks 5 and 10), neither three times.
 EXPECTED = """# Woking Community Hub: report for 1 September 2026 to 22 November 2026
 
 Prepared by imm-bot on {today}. Numbers under 5 show as <5, to protect people's privacy.
@@ -107,6 +113,28 @@ ONS4: the ONS personal wellbeing questions, 0 to 10. Loneliness: ONS direct ques
 - Ideas members sent in their own words: <5, from <5 members.
 
 Members answer the hub's questions with one tap. Ideas go straight to the coordinators.
+## Volunteers (IMM Activators)
+- Volunteers now: 5
+- Active in this period (took a task or came): 5
+- Volunteer hours, from saved registers: 12
+
+Pathway: people who have done each step by 22 November 2026
+
+| Step | People |
+|---|---|
+| Induction | 5 |
+| Co-led a session | <5 |
+| Led a session | <5 |
+
+A volunteer ticked as present on a saved register gets the session's whole length.
+
+## Referrals
+| Referred by | People referred | Came at least once | Came 3 times or more |
+|---|---|---|---|
+| Community mental health team | <5 | <5 | 0 |
+| Woking Surgery link worker | 6 | 6 | <5 |
+
+Referred: joined through the link by 22 November 2026. Came: ticked on saved registers in this period.
 
 ## Safeguarding
 - Alerts raised: <5. Acknowledged: <5.
@@ -128,6 +156,11 @@ path = "{db}"
 id = "woking"
 name = "Woking Community Hub"
 city_of_london = true
+
+[hubs.volunteers]
+tasks = [{{ id = "welcome", name = "Welcome desk" }}, {{ id = "tea", name = "Tea and biscuits" }}]
+steps = [{{ id = "induction", name = "Induction" }}, {{ id = "co_led", name = "Co-led a session" }},
+         {{ id = "led", name = "Led a session" }}]
 """
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import HubSettings
 from bot.domain.codesign import QuestionTally
+from bot.domain.volunteers import hours_text
 from bot.messages.catalog import Catalog
 from bot.messages.i18n import long_date
 from bot.reports.charts import ChartWords, attendance_chart, off_process
@@ -26,8 +27,10 @@ from bot.reports.summary import SUPPRESS_BELOW, CheckinTotals, Ratio, Render, re
 from bot.reports.weekly_summary import Period
 from storage.exports import PairTally
 from storage.presence import CHILD_BANDS
+from storage.referrals import OrganisationTally
 from storage.reports import AlertTally
 from storage.snapshot import HeldSessionTally, ReachTally, ReturnTally, WeekTally
+from storage.volunteers import VolunteerTally
 
 if TYPE_CHECKING:
     from storage import Store
@@ -60,6 +63,8 @@ class ReportFigures:
     codesign: list[QuestionTally] = field(default_factory=list)  # questions closed in the period
     codesign_people: int = 0  # members who answered at least one of them
     ideas: tuple[int, int] = (0, 0)  # (ideas, members who sent them)
+    volunteers: VolunteerTally | None = None  # issue 17: for hubs that set up volunteering
+    referrals: tuple[OrganisationTally, ...] = ()
 
 
 async def gather_report(store: Store, hub: HubSettings, period: Period, now: datetime) -> ReportFigures:
@@ -79,6 +84,10 @@ async def gather_report(store: Store, hub: HubSettings, period: Period, now: dat
         codesign=await store.closed_question_tallies(hub.id, window.start, window.end),
         codesign_people=await store.codesign_people(hub.id, window.start, window.end),
         ideas=await store.idea_count(hub.id, window.start, window.end),
+        volunteers=await store.volunteer_tally(hub.id, window.start, window.end,
+                                               [step.id for step in hub.volunteers.steps])
+        if hub.volunteers.configured else None,
+        referrals=tuple(await store.referral_tallies(hub.id, window.start, window.end)),
     )
 
 
@@ -89,8 +98,11 @@ def render_report(f: ReportFigures, texts: Catalog) -> str:
     if not f.sessions:  # said first, so "Sessions held: 0" and "0 of 0 weeks" are not read as results
         lines += [r.t("report.empty_warning", hub=f.hub.name), ""]
     lines += [r.t("report.prepared", today=long_date(f.today)), ""]
-    for section in (_sessions, _reach, _feelings, _returns, _measures, _codesign, _alerts, _city, _files):
-        lines += [*section(f, r), ""]
+    for section in (_sessions, _reach, _feelings, _returns, _measures, _codesign, _volunteers, _referrals, _alerts,
+                    _city, _files):
+        body = section(f, r)
+        if body or section not in (_volunteers, _referrals):  # issue 17's sections only for hubs that have them
+            lines += [*body, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -222,6 +234,37 @@ def _codesign(f: ReportFigures, r: Render) -> list[str]:
     ideas, senders = f.ideas
     lines.append(r.t("codesign.report_ideas", count=r.count(ideas), people=r.count(senders)))
     return [*lines, "", r.t("codesign.report_note")]
+def _volunteers(f: ReportFigures, r: Render) -> list[str]:
+    """Issue 17: the Activator pathway: volunteers, who was active, hours from registers, people at each step."""
+    v = f.volunteers
+    if v is None:
+        return []
+    hours = hours_text(v.minutes) if not 0 < v.active < SUPPRESS_BELOW else r.t("summary.not_shown")
+    lines = [r.t("volunteer.report_heading"), r.t("volunteer.report_volunteers", count=r.count(v.volunteers)),
+             r.t("volunteer.report_active", count=r.count(v.active)), r.t("volunteer.report_hours", hours=hours)]
+    if f.hub.volunteers.steps:
+        lines += ["", r.t("volunteer.report_steps", last=long_date(f.period.last)), "",
+                  r.t("volunteer.report_table"), r.t("volunteer.report_rule")]
+        lines += [r.t("volunteer.report_row", step=_cell(step.name), count=r.count(v.at_step.get(step.id, 0)))
+                  for step in f.hub.volunteers.steps]
+    return [*lines, "", r.t("volunteer.report_note")]
+
+
+def _referrals(f: ReportFigures, r: Render) -> list[str]:
+    """Issue 17: people referred by each organisation, and how many came once and three times or more."""
+    if not f.referrals:
+        return []
+    lines = [r.t("referral.report_heading"), r.t("referral.report_table"), r.t("referral.report_rule")]
+    for org in f.referrals:
+        once, three = r.count(org.came_once), r.count(org.came_three)
+        lines.append(r.t("referral.report_row", organisation=_cell(org.organisation), referred=r.count(org.referred),
+                         once=once, three=three))
+    return [*lines, "", r.t("referral.report_note", last=long_date(f.period.last))]
+
+
+def _cell(text: str) -> str:
+    """Configured or typed words inside a Markdown table cell: a | would split the cell."""
+    return text.replace("|", "/")
 
 
 def _alerts(f: ReportFigures, r: Render) -> list[str]:

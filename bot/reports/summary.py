@@ -16,11 +16,13 @@ from babel.dates import format_date
 
 from bot.domain.codesign import QuestionTally
 from bot.domain.sessions import Session
+from bot.domain.volunteers import hours_text
 from bot.messages.catalog import Catalog
 from bot.messages.i18n import format_clock
 from bot.reports.codesign import summary_lines as codesign_lines
 from storage.reports import AlertTally, CheckinTally, UpcomingTally
 from storage.snapshot import FollowUp, HeldSessionTally, ReturnTally, WeekTally
+from storage.volunteers import VolunteerTally
 
 SUPPRESS_BELOW = 5
 TELEGRAM_LIMIT = 4096
@@ -131,6 +133,8 @@ class WeekFigures:
     codesign: Sequence[QuestionTally] = ()  # co-design questions that closed in the week
     ideas: int = 0  # ideas members sent in the week
     open_questions: int = 0  # co-design questions still open at the end of the week (or now, if sooner)
+    volunteers: VolunteerTally | None = None  # issue 17: for hubs that set up volunteering
+    step_names: tuple[tuple[str, str], ...] = ()  # (step id, name) of the hub's pathway, in order
 
 
 class Render:
@@ -237,6 +241,8 @@ def _forwardable(f: WeekFigures, r: Render) -> str:
         lines += ["", *codesign]
     if f.term_name is not None:
         lines += ["", *_term_lines(f, r)]
+    if f.volunteers is not None:
+        lines += ["", *volunteer_lines(f.volunteers, f.step_names, r)]
     lines += ["", r.t("summary.caveat")]
     return "\n".join(lines)
 
@@ -302,3 +308,17 @@ def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     if current.strip():
         pieces.append(current)
     return [piece.strip("\n") for piece in pieces if piece.strip()]
+
+
+def volunteer_lines(tally: VolunteerTally, steps: Sequence[tuple[str, str]], r: Render) -> list[str]:
+    """Active volunteers and their hours (hidden with the count when it is small), and people at each step."""
+    hours = hours_text(tally.minutes)
+    if r.forwardable and 0 < tally.active < SUPPRESS_BELOW:
+        hours = r.t("summary.not_shown")
+    lines = [r.t("volunteer.summary_heading"),
+             r.t("volunteer.summary_active", active=r.count(tally.active), hours=hours)]
+    if steps:
+        lines.append(r.t("volunteer.summary_steps"))
+        lines += [r.t("volunteer.summary_step", step=name, count=r.count(tally.at_step.get(step, 0)))
+                  for step, name in steps]
+    return lines

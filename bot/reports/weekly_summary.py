@@ -107,6 +107,10 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
         codesign=await store.closed_question_tallies(hub.id, week.start, week.end),
         ideas=(await store.idea_count(hub.id, week.start, week.end))[0],
         open_questions=await store.open_question_count(hub.id, min(now, week.end)),  # at the week's end
+        volunteers=await store.volunteer_tally(hub.id, week.start, week.end,
+                                               [step.id for step in hub.volunteers.steps])
+        if hub.volunteers.configured else None,
+        step_names=tuple((step.id, step.name) for step in hub.volunteers.steps),
     )
 
 

@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.domain.sessions import Session
 from bot.jobs.notices import NOTICE_KIND, NOTICE_LIFETIME
+from bot.jobs.volunteers import volunteer_line
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.messages.session_card import short_when
@@ -57,7 +58,9 @@ async def sessions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         tallies = await svc.store.session_tallies([s.id for s in sessions])
         blocks = [svc.texts.get("sessions_admin.title", lang, hub=hub.name)]
         for session in sessions:
-            blocks.append(_session_block(svc, session, tallies[session.id], hub.capacity, lang))
+            block = _session_block(svc, session, tallies[session.id], hub.capacity, lang)
+            gaps = await volunteer_line(svc, session, hub, lang)  # issue 17: tasks no volunteer has taken
+            blocks.append(f"{block}\n{gaps}" if gaps else block)
         await message.reply_text("\n\n".join(blocks))
 
 
