@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.domain.sessions import Announcement, Invitation
 from storage.db import Database, from_db, to_db
-from storage.members import Member
+from storage.invitations import invitation_in
+from storage.rsvps import Headcount, session_tallies_in
 from storage.sessions import SESSION_COLUMNS, Session, session_from_row
-
-if TYPE_CHECKING:
-    from storage.rsvps import Headcount
 
 # Kinds of ledger rows about a session that stop being wanted once it is cancelled.
 SESSION_BOUND_KINDS = ("reminder", "checkin", "rsvp_place")
@@ -141,8 +138,6 @@ class ReminderQueries:
             )
             if cursor.rowcount == 0:
                 return None
-            from storage.rsvps import session_tallies_in  # here: storage.rsvps imports this module
-
             told = (await session_tallies_in(conn, [session_id]))[session_id].told_if_cancelled()
             await conn.execute(
                 f"UPDATE deliveries SET state = 'skipped', last_error = 'session cancelled'"
@@ -204,45 +199,3 @@ class ReminderQueries:
             "SELECT COUNT(*) FROM memberships WHERE hub_id = ? AND left_at IS NULL", (hub_id,)
         )
         return int(row[0]) if row else 0
-
-
-def invitation_in(conn: sqlite3.Connection, *, session_id: int, member_id: int) -> Invitation | None:
-    """RemindersQueries.invitation on SQLite's thread (also inside an answer's transaction: storage/rsvps.py)."""
-    row = conn.execute(
-        f"SELECT m.id AS m_id, m.telegram_user_id, m.chat_id, m.first_name, m.language, m.role, m.reachable,"
-        f" m.paused, {_SESSION_AS},"
-        f" EXISTS (SELECT 1 FROM memberships ms WHERE ms.member_id = m.id AND ms.hub_id = s.hub_id"
-        f"  AND ms.left_at IS NULL) AS in_hub,"
-        f" EXISTS (SELECT 1 FROM consents c WHERE c.member_id = m.id AND c.kind = 'contact'"
-        f"  AND c.withdrawn_at IS NULL) AS contact,"
-        f" r.answer, r.all_companions, r.waitlisted_at,"
-        f" (SELECT COUNT(*) FROM rsvps w WHERE w.session_id = s.id AND w.answer = 'yes'"
-        f"  AND w.waitlisted_at IS NOT NULL AND r.waitlisted_at IS NOT NULL"
-        f"  AND (w.waitlisted_at < r.waitlisted_at OR (w.waitlisted_at = r.waitlisted_at"
-        f"  AND w.member_id <= r.member_id))) AS position"
-        f" FROM members m JOIN sessions s ON s.id = ?"
-        f" LEFT JOIN rsvps r ON r.session_id = s.id AND r.member_id = m.id WHERE m.id = ?",
-        (session_id, member_id),
-    ).fetchone()
-    if row is None:
-        return None
-    member = Member(row["m_id"], row["telegram_user_id"], row["chat_id"], row["first_name"], row["language"],
-                    row["role"], bool(row["reachable"]), bool(row["paused"]))
-    chosen: tuple[int, ...] = ()
-    all_companions = row["all_companions"] is None or bool(row["all_companions"])
-    if not all_companions:
-        rows = conn.execute(
-            "SELECT companion_id FROM rsvp_companions WHERE session_id = ? AND member_id = ? ORDER BY companion_id",
-            (session_id, member_id),
-        ).fetchall()
-        chosen = tuple(r["companion_id"] for r in rows)
-    return Invitation(
-        member=member,
-        session=session_from_row(row),
-        in_hub=bool(row["in_hub"]),
-        contact_consent=bool(row["contact"]),
-        answer=row["answer"],
-        all_companions=all_companions,
-        companion_ids=chosen,
-        waitlist_position=row["position"] or None,
-    )

@@ -13,7 +13,7 @@ import aiosqlite
 from bot.domain.sessions import Invitation
 from storage.db import Database, from_db, to_db
 from storage.delivery import NewDelivery, insert_deliveries_in
-from storage.reminders import invitation_in
+from storage.invitations import invitation_in
 
 
 @dataclass(frozen=True, slots=True)

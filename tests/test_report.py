@@ -113,6 +113,7 @@ ONS4: the ONS personal wellbeing questions, 0 to 10. Loneliness: ONS direct ques
 - Ideas members sent in their own words: <5, from <5 members.
 
 Members answer the hub's questions with one tap. Ideas go straight to the coordinators.
+
 ## Volunteers (IMM Activators)
 - Volunteers now: 5
 - Active in this period (took a task or came): 5
