@@ -176,25 +176,44 @@ class AttendanceSnapshot:
         t, comes = self.table, COMPANION_COMES.format(start="w.starts_at")
         rows = await named_fetchall(self.db, f"""
             WITH win AS (
-                SELECT id, kind, title, starts_at, local_date FROM sessions WHERE hub_id = :hub
+                SELECT id, kind, title, starts_at, local_date, EXISTS (SELECT 1 FROM registers g
+                    WHERE g.session_id = sessions.id AND g.saved_at IS NOT NULL) AS saved
+                FROM sessions WHERE hub_id = :hub
                 AND cancelled_at IS NULL AND starts_at >= :start AND starts_at < :end AND starts_at <= :now
             ),
-            first AS (SELECT person, MIN(starts_at) AS first_at FROM {t} WHERE person IS NOT NULL GROUP BY person),
-            pres AS (
+            pres AS (  -- every row of the snapshot in the window is at a session of `win`
                 SELECT p.session_id, COUNT(*) AS attended, SUM(p.what = 'walk_in') AS walk_ins,
-                       SUM(p.person IS NOT NULL) AS known,
-                       SUM(f.first_at < p.starts_at OR p.person IN (SELECT value FROM json_each(:earlier)))
-                           AS returners
-                FROM {t} p JOIN win w ON w.id = p.session_id LEFT JOIN first f ON f.person = p.person
+                       SUM(p.person IS NOT NULL) AS known
+                FROM {t} p WHERE p.starts_at >= :start AND p.starts_at < :end GROUP BY p.session_id
+            ),
+            -- New at a session: seen there for the first time (and not before the snapshot). Everyone else
+            -- known there is returning. One look-up per person, not one per attendance.
+            first AS (SELECT person, MIN(starts_at) AS first_at FROM {t} WHERE person IS NOT NULL GROUP BY person),
+            fresh AS (
+                SELECT p.session_id, COUNT(*) AS n FROM first f CROSS JOIN {t} p
+                ON p.person = f.person AND p.starts_at = f.first_at
+                WHERE f.person NOT IN (SELECT value FROM json_each(:earlier))
                 GROUP BY p.session_id
             ),
             ans AS (
                 SELECT w.id, SUM(r.answer = 'yes' AND r.waitlisted_at IS NULL) AS yes,
-                       SUM(r.answer = 'maybe') AS maybe, SUM(r.answer = 'no') AS no,
-                       SUM(r.answer = 'yes' AND r.waitlisted_at IS NULL AND NOT EXISTS (
-                           SELECT 1 FROM {t} p WHERE p.person = r.member_id AND p.starts_at = w.starts_at
-                           AND p.session_id = w.id)) AS no_shows
+                       SUM(r.answer = 'maybe') AS maybe, SUM(r.answer = 'no') AS no
                 FROM win w JOIN rsvps r ON r.session_id = w.id GROUP BY w.id
+            ),
+            -- No-shows: a Yes (not waitlisted) from someone not there. Where the register was not saved, that
+            -- is exactly a Yes with a check-in saying they could not come (storage.presence: every other Yes
+            -- came), found from the few such check-ins; where it was saved, the register's rows are asked.
+            absent AS (
+                SELECT w.id, COUNT(*) AS n FROM win w CROSS JOIN checkins c ON c.session_id = w.id
+                CROSS JOIN rsvps r ON r.session_id = c.session_id AND r.member_id = c.member_id
+                WHERE NOT w.saved AND c.absent = 1 AND r.answer = 'yes' AND r.waitlisted_at IS NULL GROUP BY w.id
+            ),
+            unticked AS (
+                SELECT w.id, COUNT(*) AS n FROM win w CROSS JOIN rsvps r ON r.session_id = w.id
+                WHERE w.saved AND r.answer = 'yes' AND r.waitlisted_at IS NULL AND NOT EXISTS (
+                    SELECT 1 FROM {t} p WHERE p.person = r.member_id AND p.starts_at = w.starts_at
+                    AND p.session_id = w.id)
+                GROUP BY w.id
             ),
             brought AS (
                 SELECT w.id, COUNT(*) AS n FROM win w JOIN rsvps r ON r.session_id = w.id
@@ -202,10 +221,13 @@ class AttendanceSnapshot:
                 WHERE r.answer = 'yes' AND r.waitlisted_at IS NULL AND {comes} GROUP BY w.id
             )
             SELECT w.id, w.kind, w.title, w.starts_at, w.local_date, ans.yes, ans.maybe, ans.no,
-                   ans.no_shows, brought.n AS brought, pres.attended, pres.walk_ins, pres.known, pres.returners,
-                   EXISTS (SELECT 1 FROM registers g WHERE g.session_id = w.id AND g.saved_at IS NOT NULL) AS saved
+                   COALESCE(absent.n, 0) + COALESCE(unticked.n, 0) AS no_shows, brought.n AS brought,
+                   pres.attended, pres.walk_ins, pres.known,
+                   pres.known - COALESCE(fresh.n, 0) AS returners, w.saved
             FROM win w LEFT JOIN pres ON pres.session_id = w.id LEFT JOIN ans ON ans.id = w.id
-            LEFT JOIN brought ON brought.id = w.id ORDER BY w.starts_at, w.id""",
+            LEFT JOIN brought ON brought.id = w.id LEFT JOIN fresh ON fresh.session_id = w.id
+            LEFT JOIN absent ON absent.id = w.id LEFT JOIN unticked ON unticked.id = w.id
+            ORDER BY w.starts_at, w.id""",
             self._params(window, earlier=json.dumps(await self._seen_before(window))))
         return [
             HeldSessionTally(
