@@ -344,34 +344,44 @@ class AttendanceSnapshot:
         return [FollowUp(row["id"], row["first_name"], row["reason"]) for row in rows]
 
     async def reach_tally(self, window: Window) -> ReachTally:
-        """People reached in the window, directly and through sharing and celebration events; new and returning."""
-        t = self.table
-        base = f"wp AS (SELECT * FROM {t} WHERE starts_at >= :start AND starts_at < :end)"
-        params = self._params(window, earlier=json.dumps(await self._seen_before(window)))
-        row = await named_fetchone(self.db, f"""
-            WITH {base},
-            direct AS (SELECT DISTINCT person FROM wp WHERE kind NOT IN {EVENT_KINDS} AND person IS NOT NULL),
-            known AS (SELECT DISTINCT person FROM wp WHERE person IS NOT NULL)
-            SELECT
-                (SELECT COUNT(*) FROM direct) AS direct_people,
-                (SELECT COUNT(*) FROM wp WHERE person IS NULL AND kind NOT IN {EVENT_KINDS}) AS direct_visits,
-                (SELECT COUNT(DISTINCT person) FROM wp WHERE kind IN {EVENT_KINDS}
-                 AND person NOT IN (SELECT person FROM direct)) AS indirect_people,
-                (SELECT COUNT(*) FROM wp WHERE person IS NULL AND kind IN {EVENT_KINDS}) AS indirect_visits,
-                (SELECT COUNT(*) FROM known) AS people,
-                (SELECT COUNT(*) FROM known k WHERE k.person IN (SELECT value FROM json_each(:earlier))
-                 OR EXISTS (SELECT 1 FROM {t} q WHERE q.person = k.person AND q.starts_at < :start)) AS returners""",
-            params)
-        bands = await named_fetchall(self.db, f"""
-            WITH {base}
-            SELECT what, band, COUNT(DISTINCT person) AS people, SUM(person IS NULL) AS visits
-            FROM wp GROUP BY what, band ORDER BY what, band""", params)
-        assert row is not None
+        """People reached in the window, directly and through sharing and celebration events; new and returning.
+
+        One sorted pass over the snapshot, by (person, what, band): each group says whether it was in the
+        window, directly, through an event, and when it was first seen; people, bands and visits are counted
+        from those few thousand groups.
+        """
+        earlier = set(await self._seen_before(window))
+        rows = await named_fetchall(self.db, f"""
+            SELECT person, what, band,
+                   SUM(starts_at >= :start AND starts_at < :end) AS n,
+                   SUM(starts_at >= :start AND starts_at < :end AND kind NOT IN {EVENT_KINDS}) AS direct,
+                   MIN(starts_at) < :start AS before
+            FROM {self.table} GROUP BY person, what, band ORDER BY what, band""", self._params(window))
+        people: dict[int, list[bool]] = {}  # person: [direct, before]
+        bands: dict[tuple[str, str | None], list[int]] = {}  # (what, band): [people, visits]
+        direct_visits = indirect_visits = 0
+        for row in rows:
+            if not row["n"]:
+                continue
+            band = bands.setdefault((row["what"], row["band"]), [0, 0])
+            if row["person"] is None:
+                band[1] += row["n"]
+                direct_visits += row["direct"]
+                indirect_visits += row["n"] - row["direct"]
+                continue
+            band[0] += 1
+            seen = people.setdefault(row["person"], [False, False])
+            seen[0] = seen[0] or row["direct"] > 0
+        for row in rows:  # seen before the window: in any of the person's groups
+            if row["person"] in people and row["before"]:
+                people[row["person"]][1] = True
+        returning = sum(1 for person, (_, before) in people.items() if before or person in earlier)
+        direct_people = sum(1 for direct, _ in people.values() if direct)
         return ReachTally(
-            direct_people=_n(row["direct_people"]), direct_visits=_n(row["direct_visits"]),
-            indirect_people=_n(row["indirect_people"]), indirect_visits=_n(row["indirect_visits"]),
-            new=_n(row["people"]) - _n(row["returners"]), returning=_n(row["returners"]),
-            by_band=tuple(BandCount(b["what"], b["band"], _n(b["people"]), _n(b["visits"])) for b in bands),
+            direct_people=direct_people, direct_visits=direct_visits,
+            indirect_people=len(people) - direct_people, indirect_visits=indirect_visits,
+            new=len(people) - returning, returning=returning,
+            by_band=tuple(BandCount(what, band, n, visits) for (what, band), (n, visits) in bands.items()),
         )
 
     async def attendance_rows(self, window: Window) -> list[AttendanceRow]:
