@@ -136,6 +136,7 @@ class AttendanceSnapshot:
         self.db, self.table, self.window = db, table, window
         self._seen: dict[str, list[int]] = {}
         self._weeks: dict[tuple[str, str, str], str] = {}
+        self._history: bool | None = None  # has the hub a session before the snapshot?
 
     def _params(self, window: Window, **extra: Any) -> dict[str, Any]:
         if window.start < self.window.start or window.end > self.window.end:
@@ -153,6 +154,13 @@ class AttendanceSnapshot:
         if key in self._seen:
             return self._seen[key]
         t, start = self.table, self.window.params()["start"]
+        if self._history is None:  # no session before the snapshot (a report from the hub's first day): no one
+            self._history = await named_fetchone(self.db, "SELECT 1 FROM sessions WHERE hub_id = :hub"
+                                                 " AND starts_at < :before LIMIT 1",
+                                                 {"hub": self.window.hub_id, "before": start}) is not None
+        if not self._history:
+            self._seen[key] = []
+            return []
         rows = await named_fetchall(self.db, f"""
             SELECT p.person, MIN(p.member) AS member FROM {t} p
             WHERE p.starts_at >= :start AND p.starts_at < :end AND p.person IS NOT NULL
