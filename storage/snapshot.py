@@ -295,20 +295,24 @@ class AttendanceSnapshot:
     async def return_tally(self, window: Window) -> ReturnTally:
         """The three return measures over the window's weeks, for people we can recognise week to week."""
         weeks = await self._person_weeks(window)
+        span_row = await named_fetchone(self.db, f"""
+            WITH {week_numbers()}
+            SELECT COALESCE(MAX(week), 0) AS weeks, MIN(10, COALESCE(MAX(week), 0)) AS n FROM wk""",
+            self._params(window))
+        assert span_row is not None
+        # "The same person the next week" is a key look-up; everything else one pass per person in key order.
         row = await named_fetchone(self.db, f"""
-            WITH {week_numbers()},
-            span AS (SELECT COALESCE(MAX(week), 0) AS weeks, MIN(10, COALESCE(MAX(week), 0)) AS n FROM wk)
-            SELECT span.weeks, span.n,
-                (SELECT COUNT(*) FROM {weeks} a JOIN {weeks} b ON b.person = a.person AND b.week = a.week + 1)
-                    AS w2w,
-                (SELECT COUNT(*) FROM {weeks} WHERE week < span.weeks) AS w2w_of,
-                (SELECT COUNT(*) FROM {weeks} WHERE week = 1) AS starters,
-                (SELECT COUNT(*) FROM {weeks} a JOIN {weeks} b ON b.person = a.person AND b.week = span.n
-                 WHERE a.week = 1) AS starters_back,
-                (SELECT COUNT(*) FROM (SELECT person FROM {weeks} WHERE week <= span.n GROUP BY person
-                                       HAVING COUNT(*) >= (8 * span.n + 9) / 10)) AS regulars,
-                (SELECT COUNT(DISTINCT person) FROM {weeks} WHERE week <= span.n) AS people
-            FROM span""", self._params(window))
+            WITH per AS (
+                SELECT person, SUM(week < :weeks) AS w2w_of, MAX(week = 1) AS starter, MAX(week = :n) AS last,
+                       SUM(week <= :n) AS early
+                FROM {weeks} GROUP BY person
+            )
+            SELECT :weeks AS weeks, :n AS n,
+                   (SELECT COUNT(*) FROM {weeks} a JOIN {weeks} b ON b.person = a.person AND b.week = a.week + 1)
+                       AS w2w,
+                   SUM(w2w_of) AS w2w_of, SUM(starter) AS starters, SUM(starter AND last) AS starters_back,
+                   SUM(early > 0 AND early >= (8 * :n + 9) / 10) AS regulars, SUM(early > 0) AS people
+            FROM per""", {"weeks": _n(span_row["weeks"]), "n": _n(span_row["n"])})
         assert row is not None
         span = _n(row["n"])
         return ReturnTally(
