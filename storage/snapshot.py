@@ -182,6 +182,8 @@ class AttendanceSnapshot:
     async def session_tallies(self, window: Window) -> list[HeldSessionTally]:
         """Each held session in the window: answers against who came, new and returning people, no-shows."""
         t, comes = self.table, COMPANION_COMES.format(start="w.starts_at")
+        # The whole snapshot (a report): every row, in one pass; a part of it (last week): that part's sessions.
+        came = f"{t} p" if window == self.window else f"win w CROSS JOIN {t} p ON p.session_id = w.id"
         rows = await named_fetchall(self.db, f"""
             WITH win AS (
                 SELECT id, kind, title, starts_at, local_date, EXISTS (SELECT 1 FROM registers g
@@ -189,10 +191,10 @@ class AttendanceSnapshot:
                 FROM sessions WHERE hub_id = :hub
                 AND cancelled_at IS NULL AND starts_at >= :start AND starts_at < :end AND starts_at <= :now
             ),
-            pres AS (  -- every row of the snapshot in the window is at a session of `win`
+            pres AS (
                 SELECT p.session_id, COUNT(*) AS attended, SUM(p.what = 'walk_in') AS walk_ins,
                        SUM(p.person IS NOT NULL) AS known
-                FROM {t} p WHERE p.starts_at >= :start AND p.starts_at < :end GROUP BY p.session_id
+                FROM {came} GROUP BY p.session_id
             ),
             -- New at a session: seen there for the first time (and not before the snapshot). Everyone else
             -- known there is returning. One look-up per person, not one per attendance.
