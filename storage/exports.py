@@ -80,11 +80,13 @@ class ExportQueries:
                 WHERE a.scale IN (SELECT value FROM json_each(?)) GROUP BY r.id, a.scale
                 HAVING COUNT(*) > 1 AND SUM(a.skipped) = 0 AND COUNT(a.value) = COUNT(*)
             ),
+            -- A person has at most one run per term, point and set (UNIQUE in measure_runs), so a start and an
+            -- end of the same item are a group of exactly two.
             pairs AS (
-                SELECT s.question_set, s.item, MAX(s.proxy, e.proxy) AS proxy, s.value AS v0, e.value AS v1
-                FROM items s JOIN items e ON e.member_id = s.member_id AND e.term = s.term
-                    AND e.question_set = s.question_set AND e.item = s.item AND e.point = 'end'
-                WHERE s.point = 'start'
+                SELECT question_set, item, MAX(proxy) AS proxy, MAX(value) FILTER (WHERE point = 'start') AS v0,
+                       MAX(value) FILTER (WHERE point = 'end') AS v1
+                FROM items GROUP BY member_id, term, question_set, item
+                HAVING COUNT(*) FILTER (WHERE point = 'start') = 1 AND COUNT(*) FILTER (WHERE point = 'end') = 1
             )
             SELECT question_set, item, proxy, COUNT(*) AS n, SUM(v0) AS s0, SUM(v1) AS s1,
                    SUM(v1 > v0) AS up, SUM(v1 = v0) AS same, SUM(v1 < v0) AS down

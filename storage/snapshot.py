@@ -138,6 +138,7 @@ class AttendanceSnapshot:
         self.db, self.table, self.window = db, table, window
         self._seen: dict[str, list[int]] = {}
         self._weeks: dict[tuple[str, str, str], str] = {}
+        self._history: bool | None = None  # has the hub a session before the snapshot?
 
     def _params(self, window: Window, **extra: Any) -> dict[str, Any]:
         if window.start < self.window.start or window.end > self.window.end:
@@ -155,6 +156,13 @@ class AttendanceSnapshot:
         if key in self._seen:
             return self._seen[key]
         t, start = self.table, self.window.params()["start"]
+        if self._history is None:  # no session before the snapshot (a report from the hub's first day): no one
+            self._history = await named_fetchone(self.db, "SELECT 1 FROM sessions WHERE hub_id = :hub"
+                                                 " AND starts_at < :before LIMIT 1",
+                                                 {"hub": self.window.hub_id, "before": start}) is not None
+        if not self._history:
+            self._seen[key] = []
+            return []
         rows = await named_fetchall(self.db, f"""
             SELECT p.person, MIN(p.member) AS member FROM {t} p
             WHERE p.starts_at >= :start AND p.starts_at < :end AND p.person IS NOT NULL
@@ -176,27 +184,48 @@ class AttendanceSnapshot:
     async def session_tallies(self, window: Window) -> list[HeldSessionTally]:
         """Each held session in the window: answers against who came, new and returning people, no-shows."""
         t, comes = self.table, COMPANION_COMES.format(start="w.starts_at")
+        # The whole snapshot (a report): every row, in one pass; a part of it (last week): that part's sessions.
+        came = f"{t} p" if window == self.window else f"win w CROSS JOIN {t} p ON p.session_id = w.id"
         rows = await named_fetchall(self.db, f"""
             WITH win AS (
-                SELECT id, kind, title, starts_at, local_date FROM sessions WHERE hub_id = :hub
+                SELECT id, kind, title, starts_at, local_date, EXISTS (SELECT 1 FROM registers g
+                    WHERE g.session_id = sessions.id AND g.saved_at IS NOT NULL) AS saved
+                FROM sessions WHERE hub_id = :hub
                 AND cancelled_at IS NULL AND starts_at >= :start AND starts_at < :end AND starts_at <= :now
             ),
-            first AS (SELECT person, MIN(starts_at) AS first_at FROM {t} WHERE person IS NOT NULL GROUP BY person),
             pres AS (
                 SELECT p.session_id, COUNT(*) AS attended, SUM(p.what = 'walk_in') AS walk_ins,
-                       SUM(p.person IS NOT NULL) AS known,
-                       SUM(f.first_at < p.starts_at OR p.person IN (SELECT value FROM json_each(:earlier)))
-                           AS returners
-                FROM {t} p JOIN win w ON w.id = p.session_id LEFT JOIN first f ON f.person = p.person
+                       SUM(p.person IS NOT NULL) AS known
+                FROM {came} GROUP BY p.session_id
+            ),
+            -- New at a session: seen there for the first time (and not before the snapshot). Everyone else
+            -- known there is returning. One look-up per person, not one per attendance.
+            first AS (SELECT person, MIN(starts_at) AS first_at FROM {t} WHERE person IS NOT NULL GROUP BY person),
+            fresh AS (
+                SELECT p.session_id, COUNT(*) AS n FROM first f CROSS JOIN {t} p
+                ON p.person = f.person AND p.starts_at = f.first_at
+                WHERE f.person NOT IN (SELECT value FROM json_each(:earlier))
                 GROUP BY p.session_id
             ),
             ans AS (
                 SELECT w.id, SUM(r.answer = 'yes' AND r.waitlisted_at IS NULL) AS yes,
-                       SUM(r.answer = 'maybe') AS maybe, SUM(r.answer = 'no') AS no,
-                       SUM(r.answer = 'yes' AND r.waitlisted_at IS NULL AND NOT EXISTS (
-                           SELECT 1 FROM {t} p WHERE p.person = r.member_id AND p.starts_at = w.starts_at
-                           AND p.session_id = w.id)) AS no_shows
+                       SUM(r.answer = 'maybe') AS maybe, SUM(r.answer = 'no') AS no
                 FROM win w JOIN rsvps r ON r.session_id = w.id GROUP BY w.id
+            ),
+            -- No-shows: a Yes (not waitlisted) from someone not there. Where the register was not saved, that
+            -- is exactly a Yes with a check-in saying they could not come (storage.presence: every other Yes
+            -- came), found from the few such check-ins; where it was saved, the register's rows are asked.
+            absent AS (
+                SELECT w.id, COUNT(*) AS n FROM win w CROSS JOIN checkins c ON c.session_id = w.id
+                CROSS JOIN rsvps r ON r.session_id = c.session_id AND r.member_id = c.member_id
+                WHERE NOT w.saved AND c.absent = 1 AND r.answer = 'yes' AND r.waitlisted_at IS NULL GROUP BY w.id
+            ),
+            unticked AS (
+                SELECT w.id, COUNT(*) AS n FROM win w CROSS JOIN rsvps r ON r.session_id = w.id
+                WHERE w.saved AND r.answer = 'yes' AND r.waitlisted_at IS NULL AND NOT EXISTS (
+                    SELECT 1 FROM {t} p WHERE p.person = r.member_id AND p.starts_at = w.starts_at
+                    AND p.session_id = w.id)
+                GROUP BY w.id
             ),
             brought AS (
                 SELECT w.id, COUNT(*) AS n FROM win w JOIN rsvps r ON r.session_id = w.id
@@ -204,10 +233,13 @@ class AttendanceSnapshot:
                 WHERE r.answer = 'yes' AND r.waitlisted_at IS NULL AND {comes} GROUP BY w.id
             )
             SELECT w.id, w.kind, w.title, w.starts_at, w.local_date, ans.yes, ans.maybe, ans.no,
-                   ans.no_shows, brought.n AS brought, pres.attended, pres.walk_ins, pres.known, pres.returners,
-                   EXISTS (SELECT 1 FROM registers g WHERE g.session_id = w.id AND g.saved_at IS NOT NULL) AS saved
+                   COALESCE(absent.n, 0) + COALESCE(unticked.n, 0) AS no_shows, brought.n AS brought,
+                   pres.attended, pres.walk_ins, pres.known,
+                   pres.known - COALESCE(fresh.n, 0) AS returners, w.saved
             FROM win w LEFT JOIN pres ON pres.session_id = w.id LEFT JOIN ans ON ans.id = w.id
-            LEFT JOIN brought ON brought.id = w.id ORDER BY w.starts_at, w.id""",
+            LEFT JOIN brought ON brought.id = w.id LEFT JOIN fresh ON fresh.session_id = w.id
+            LEFT JOIN absent ON absent.id = w.id LEFT JOIN unticked ON unticked.id = w.id
+            ORDER BY w.starts_at, w.id""",
             self._params(window, earlier=json.dumps(await self._seen_before(window))))
         return [
             HeldSessionTally(
@@ -267,20 +299,24 @@ class AttendanceSnapshot:
     async def return_tally(self, window: Window) -> ReturnTally:
         """The three return measures over the window's weeks, for people we can recognise week to week."""
         weeks = await self._person_weeks(window)
+        span_row = await named_fetchone(self.db, f"""
+            WITH {week_numbers()}
+            SELECT COALESCE(MAX(week), 0) AS weeks, MIN(10, COALESCE(MAX(week), 0)) AS n FROM wk""",
+            self._params(window))
+        assert span_row is not None
+        # "The same person the next week" is a key look-up; everything else one pass per person in key order.
         row = await named_fetchone(self.db, f"""
-            WITH {week_numbers()},
-            span AS (SELECT COALESCE(MAX(week), 0) AS weeks, MIN(10, COALESCE(MAX(week), 0)) AS n FROM wk)
-            SELECT span.weeks, span.n,
-                (SELECT COUNT(*) FROM {weeks} a JOIN {weeks} b ON b.person = a.person AND b.week = a.week + 1)
-                    AS w2w,
-                (SELECT COUNT(*) FROM {weeks} WHERE week < span.weeks) AS w2w_of,
-                (SELECT COUNT(*) FROM {weeks} WHERE week = 1) AS starters,
-                (SELECT COUNT(*) FROM {weeks} a JOIN {weeks} b ON b.person = a.person AND b.week = span.n
-                 WHERE a.week = 1) AS starters_back,
-                (SELECT COUNT(*) FROM (SELECT person FROM {weeks} WHERE week <= span.n GROUP BY person
-                                       HAVING COUNT(*) >= (8 * span.n + 9) / 10)) AS regulars,
-                (SELECT COUNT(DISTINCT person) FROM {weeks} WHERE week <= span.n) AS people
-            FROM span""", self._params(window))
+            WITH per AS (
+                SELECT person, SUM(week < :weeks) AS w2w_of, MAX(week = 1) AS starter, MAX(week = :n) AS last,
+                       SUM(week <= :n) AS early
+                FROM {weeks} GROUP BY person
+            )
+            SELECT :weeks AS weeks, :n AS n,
+                   (SELECT COUNT(*) FROM {weeks} a JOIN {weeks} b ON b.person = a.person AND b.week = a.week + 1)
+                       AS w2w,
+                   SUM(w2w_of) AS w2w_of, SUM(starter) AS starters, SUM(starter AND last) AS starters_back,
+                   SUM(early > 0 AND early >= (8 * :n + 9) / 10) AS regulars, SUM(early > 0) AS people
+            FROM per""", {"weeks": _n(span_row["weeks"]), "n": _n(span_row["n"])})
         assert row is not None
         span = _n(row["n"])
         return ReturnTally(
@@ -324,34 +360,44 @@ class AttendanceSnapshot:
         return [FollowUp(row["id"], row["first_name"], row["reason"]) for row in rows]
 
     async def reach_tally(self, window: Window) -> ReachTally:
-        """People reached in the window, directly and through sharing and celebration events; new and returning."""
-        t = self.table
-        base = f"wp AS (SELECT * FROM {t} WHERE starts_at >= :start AND starts_at < :end)"
-        params = self._params(window, earlier=json.dumps(await self._seen_before(window)))
-        row = await named_fetchone(self.db, f"""
-            WITH {base},
-            direct AS (SELECT DISTINCT person FROM wp WHERE kind NOT IN {EVENT_KINDS} AND person IS NOT NULL),
-            known AS (SELECT DISTINCT person FROM wp WHERE person IS NOT NULL)
-            SELECT
-                (SELECT COUNT(*) FROM direct) AS direct_people,
-                (SELECT COUNT(*) FROM wp WHERE person IS NULL AND kind NOT IN {EVENT_KINDS}) AS direct_visits,
-                (SELECT COUNT(DISTINCT person) FROM wp WHERE kind IN {EVENT_KINDS}
-                 AND person NOT IN (SELECT person FROM direct)) AS indirect_people,
-                (SELECT COUNT(*) FROM wp WHERE person IS NULL AND kind IN {EVENT_KINDS}) AS indirect_visits,
-                (SELECT COUNT(*) FROM known) AS people,
-                (SELECT COUNT(*) FROM known k WHERE k.person IN (SELECT value FROM json_each(:earlier))
-                 OR EXISTS (SELECT 1 FROM {t} q WHERE q.person = k.person AND q.starts_at < :start)) AS returners""",
-            params)
-        bands = await named_fetchall(self.db, f"""
-            WITH {base}
-            SELECT what, band, COUNT(DISTINCT person) AS people, SUM(person IS NULL) AS visits
-            FROM wp GROUP BY what, band ORDER BY what, band""", params)
-        assert row is not None
+        """People reached in the window, directly and through sharing and celebration events; new and returning.
+
+        One sorted pass over the snapshot, by (person, what, band): each group says whether it was in the
+        window, directly, through an event, and when it was first seen; people, bands and visits are counted
+        from those few thousand groups.
+        """
+        earlier = set(await self._seen_before(window))
+        rows = await named_fetchall(self.db, f"""
+            SELECT person, what, band,
+                   SUM(starts_at >= :start AND starts_at < :end) AS n,
+                   SUM(starts_at >= :start AND starts_at < :end AND kind NOT IN {EVENT_KINDS}) AS direct,
+                   MIN(starts_at) < :start AS before
+            FROM {self.table} GROUP BY person, what, band ORDER BY what, band""", self._params(window))
+        people: dict[int, list[bool]] = {}  # person: [direct, before]
+        bands: dict[tuple[str, str | None], list[int]] = {}  # (what, band): [people, visits]
+        direct_visits = indirect_visits = 0
+        for row in rows:
+            if not row["n"]:
+                continue
+            band = bands.setdefault((row["what"], row["band"]), [0, 0])
+            if row["person"] is None:
+                band[1] += row["n"]
+                direct_visits += row["direct"]
+                indirect_visits += row["n"] - row["direct"]
+                continue
+            band[0] += 1
+            seen = people.setdefault(row["person"], [False, False])
+            seen[0] = seen[0] or row["direct"] > 0
+        for row in rows:  # seen before the window: in any of the person's groups
+            if row["person"] in people and row["before"]:
+                people[row["person"]][1] = True
+        returning = sum(1 for person, (_, before) in people.items() if before or person in earlier)
+        direct_people = sum(1 for direct, _ in people.values() if direct)
         return ReachTally(
-            direct_people=_n(row["direct_people"]), direct_visits=_n(row["direct_visits"]),
-            indirect_people=_n(row["indirect_people"]), indirect_visits=_n(row["indirect_visits"]),
-            new=_n(row["people"]) - _n(row["returners"]), returning=_n(row["returners"]),
-            by_band=tuple(BandCount(b["what"], b["band"], _n(b["people"]), _n(b["visits"])) for b in bands),
+            direct_people=direct_people, direct_visits=direct_visits,
+            indirect_people=len(people) - direct_people, indirect_visits=indirect_visits,
+            new=len(people) - returning, returning=returning,
+            by_band=tuple(BandCount(what, band, n, visits) for (what, band), (n, visits) in bands.items()),
         )
 
     async def attendance_rows(self, window: Window) -> list[AttendanceRow]:
