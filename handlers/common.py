@@ -67,6 +67,17 @@ async def reader_language(svc: Services, update: Update) -> str:
     return (await svc.person(user))[1]
 
 
+def reply_tap_buttons(key: str = "common.use_buttons") -> Any:
+    """A text input's handler for a step that waits for a tap: say so (the catalog's `key`), change nothing."""
+
+    async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, _: dict[str, Any]) -> None:
+        svc, message = services(context), update.effective_message
+        if message is not None:
+            await message.reply_text(svc.texts.get(key, await reader_language(svc, update)))
+
+    return on_text
+
+
 async def refuse(svc: Services, asked: Update | CallbackQuery, key: str = "common.not_allowed", *,
                  lang: str | None = None) -> None:
     """The one answer to what cannot be honoured: a button or command that is not the person's, an old or forged

@@ -19,7 +19,7 @@ from bot.jobs.codesign import idea_notices
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.common import reader_language, refuse
+from handlers.common import reader_language, refuse, reply_tap_buttons
 from handlers.text_input import answer_distress, register_text_input
 
 COMMANDS = ("idea",)
@@ -33,7 +33,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], group: int)
     # Not screened by route_text: this consumer reads the text for distress itself, so that it can also end the
     # question and say the words were not passed on.
     register_text_input(application, TEXT_INPUT, on_text, screened=False)
-    register_text_input(application, PICK_INPUT, on_text_instead_of_button)
+    register_text_input(application, PICK_INPUT, reply_tap_buttons())
 
 
 async def idea_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -133,9 +133,3 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict
     await svc.store.clear_input(user.id)
     svc.dispatcher.kick()
     await message.reply_text(svc.texts.get("codesign.idea_thanks", lang, hub=hub.name))
-
-
-async def on_text_instead_of_button(update: Update, context: ContextTypes.DEFAULT_TYPE, _: dict[str, Any]) -> None:
-    svc, message = services(context), update.effective_message
-    if message is not None:
-        await message.reply_text(svc.texts.get("common.use_buttons", await reader_language(svc, update)))

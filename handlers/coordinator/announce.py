@@ -18,7 +18,7 @@ from bot.jobs.notices import ANNOUNCEMENT_LIFETIME as LIFETIME
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.common import reader_language, refuse
+from handlers.common import reader_language, refuse, reply_tap_buttons
 from handlers.coordinator.access import hubs_or_refuse
 from handlers.text_input import register_text_input
 
@@ -34,8 +34,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], group: int)
     application.add_handler(CommandHandler("announce", announce_command), group)
     application.add_handler(CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"), group)
     register_text_input(application, TEXT_INPUT, on_text, screened=False)
-    register_text_input(application, PICK_INPUT, on_text_instead_of_button, screened=False)
-    register_text_input(application, CONFIRM_INPUT, on_text_instead_of_button, screened=False)
+    register_text_input(application, PICK_INPUT, reply_tap_buttons("sessions_admin.tap_button"), screened=False)
+    register_text_input(application, CONFIRM_INPUT, reply_tap_buttons("sessions_admin.tap_button"), screened=False)
 
 
 async def announce_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -88,12 +88,6 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, data: dict
         (svc.texts.get("announce.button_change", lang), f"{PREFIX}:e:0"),
         (svc.texts.get("announce.button_cancel", lang), f"{PREFIX}:x:0"),
     ]))
-
-
-async def on_text_instead_of_button(update: Update, context: ContextTypes.DEFAULT_TYPE, _: dict[str, Any]) -> None:
-    svc, message = services(context), update.effective_message
-    if message is not None:
-        await message.reply_text(svc.texts.get("sessions_admin.tap_button", await reader_language(svc, update)))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

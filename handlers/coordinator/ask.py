@@ -28,7 +28,7 @@ from bot.jobs.codesign import QUESTION_KIND, close_with_results, closing_words
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.common import reader_language, refuse
+from handlers.common import reader_language, refuse, reply_tap_buttons
 from handlers.coordinator.access import hubs_or_refuse
 from handlers.text_input import register_text_input
 from storage.db import from_db, to_db
@@ -50,7 +50,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], group: int)
     register_text_input(application, TEXT_INPUT, on_question_text, screened=False)
     register_text_input(application, OPTIONS_INPUT, on_options_text, screened=False)
     for kind in (PICK_INPUT, CLOSING_INPUT, CONFIRM_INPUT):
-        register_text_input(application, kind, on_text_instead_of_button, screened=False)
+        register_text_input(application, kind, reply_tap_buttons(), screened=False)
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -137,12 +137,6 @@ async def on_options_text(update: Update, context: ContextTypes.DEFAULT_TYPE, da
         rows.append([(label, f"{PREFIX}:c:{index}")])
     await message.reply_text(svc.texts.get("codesign.ask_closing", lang),
                              reply_markup=keyboard(*rows, _cancel_button(svc, lang)))
-
-
-async def on_text_instead_of_button(update: Update, context: ContextTypes.DEFAULT_TYPE, _: dict[str, Any]) -> None:
-    svc, message = services(context), update.effective_message
-    if message is not None:
-        await message.reply_text(svc.texts.get("common.use_buttons", await reader_language(svc, update)))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
