@@ -133,6 +133,13 @@ PERSON_MAP: dict[str, PersonLink] = {
     "referral_links": PersonLink(chat=("referrer_chat_id",), staff=("created_by",), not_personal=("organisation",),
                                  forget="detach"),
     "member_referrals": PersonLink(member=("member_id",), forget="delete"),
+    # 016 attendance kept worked out (storage/presence.py): derived from the answers above, it goes with them
+    # (erasure deletes a member's rows and their companions'); what is still to work out again names members.
+    # `person` is the member's id on their own rows (minus a companion's id on the companion's, which also carry
+    # `member` and `companion`).
+    "presence": PersonLink(member=("member", "person"), companion=("companion",), not_personal=("what", "band"),
+                           forget="delete"),
+    "presence_stale": PersonLink(member=("member_id",), forget="delete"),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }
