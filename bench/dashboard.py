@@ -97,7 +97,9 @@ async def run(members: int, requests: int, repeat: int) -> dict[str, Any]:
                             samples.append((time.perf_counter() - began) * 1000)
                     cold = []
                     for turn in range(max(3, requests // 4)):  # after a change: the figures are worked out again
-                        await store.db.execute("UPDATE hubs SET venue = ? WHERE id = ?", (f"{page} {turn}", HUB))
+                        # a member changes their answer to the latest session: who came changes, so the kept
+                        # attendance is brought up to date and every figure on the page is counted again
+                        await store.record_rsvp(recent[0].id, 1 + turn, "no" if turn % 2 else "yes", NOW)
                         began = time.perf_counter()
                         async with http.get(url) as response:
                             await response.read()

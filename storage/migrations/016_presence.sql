@@ -41,7 +41,7 @@ CREATE TABLE presence_stale (
     session_id  INTEGER NOT NULL,
     member_id   INTEGER NOT NULL,
     PRIMARY KEY (session_id, member_id)
-) WITHOUT ROWID;
+);
 
 -- Everything there is, worked out on first use.
 INSERT INTO presence_stale (session_id, member_id) SELECT id, 0 FROM sessions WHERE cancelled_at IS NULL;
