@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.domain.calendar import sessions_between
 from bot.domain.people import NewCompanion
-from tests.conftest import OTHER_COORDINATOR_ID
+from tests.conftest import COORDINATOR_ID, OTHER_COORDINATOR_ID
 from tests.dashboard_support import client, dashboard_bot, sign_in
 from tests.seed_term import JOINED
 from tests.test_coordinator_commands import WEDNESDAY
@@ -115,3 +115,16 @@ async def test_the_term_figure_is_the_weekly_summarys_and_the_funder_reports(sta
     assert (report.reach.returning, report.reach.new) == (5, 6)
     woking = bot.services.hub("woking")
     assert (await gather(bot.store, woking, week_so_far(woking, now), now, so_far=True)).term_reach is None
+
+
+async def test_the_seeded_woking_term_counted_by_hand(start_bot, api, db_path, clock):
+    """tests/seed_term.py: Autumn 2026 so far (Wednesday 18 November) had all 13 members and the 5 companions
+    their answers brought (Mia, Leo, Rose, Sam, Ravi): 18 people. Returning: the Summer session's Anna, Bob and
+    Cara with Mia, Leo and Rose = 6; new: the other 10 members with Sam and Ravi = 12. Walk-ins are visits."""
+    bot = await dashboard_bot(start_bot, api, db_path, clock)
+    async with client() as http:
+        assert (await sign_in(http, bot, COORDINATOR_ID))[0] == 200
+        async with http.get(f"{bot.base}/dashboard/h/woking/term") as response:
+            page = await response.text()
+    assert ("<li>People who came this term: 18. Returning (came before the term began): 6. New this term: 12.</li>"
+            in page)
