@@ -185,8 +185,9 @@ class AttendanceSnapshot:
         found: list[Any] = []
         if rows:
             found = await named_fetchall(self.db, """
-                SELECT DISTINCT p.person FROM json_each(:persons) j CROSS JOIN presence p ON p.person = j.value
-                WHERE p.starts_at < :before AND p.hub_id = :hub AND p.starts_at <= :now""",
+                SELECT j.value AS person FROM json_each(:persons) j WHERE EXISTS (
+                    SELECT 1 FROM presence p INDEXED BY presence_by_person WHERE p.hub_id = :hub
+                    AND p.person = j.value AND p.starts_at < :before AND p.starts_at <= :now)""",
                 {"hub": self.window.hub_id, "now": self.window.params()["now"], "before": start,
                  "persons": json.dumps([row["person"] for row in rows])})
         self._seen[key] = [row["person"] for row in found]
