@@ -159,16 +159,15 @@ class AttendanceSnapshot:
         return {**window.params(), **extra, **self._snap}
 
     async def _seen_before(self, window: Window) -> list[int]:
-        """People at the window's sessions who came to the hub before the snapshot began (so are not new).
+        """People at the window's sessions who came to the hub before the window began (so are not new).
 
-        Only people the snapshot has not already seen before the window need asking: for a weekly summary
-        usually a handful, looked up person by person; for a report from a hub's first day, everyone, but then
-        there is no history to look at. Many people and a long history: one pass over the history instead.
+        For a report from a hub's first day there is no history to look at; otherwise each of the window's
+        people is one look-up in the by-person index.
         """
         key = window.params()["start"]
         if key in self._seen:
             return self._seen[key]
-        t, start = self.people, self.window.params()["start"]
+        start = self.window.params()["start"]
         if self._history is None:  # no session before the snapshot (a report from the hub's first day): no one
             self._history = await named_fetchone(self.db, "SELECT 1 FROM sessions WHERE hub_id = :hub"
                                                  " AND starts_at < :before LIMIT 1",
@@ -176,20 +175,15 @@ class AttendanceSnapshot:
         if not self._history:
             self._seen[key] = []
             return []
-        rows = await named_fetchall(self.db, f"""
-            SELECT p.person, MIN(p.member) AS member FROM {t} p
-            WHERE p.starts_at >= :start AND p.starts_at < :end AND p.person IS NOT NULL
-            GROUP BY p.person HAVING NOT EXISTS (SELECT 1 FROM {t} q WHERE q.person = p.person AND q.starts_at < :start)
-              AND EXISTS (SELECT 1 FROM sessions WHERE hub_id = :hub AND starts_at < :before)""",
-            self._params(window, before=start))
-        found: list[Any] = []
-        if rows:
-            found = await named_fetchall(self.db, """
-                SELECT j.value AS person FROM json_each(:persons) j WHERE EXISTS (
-                    SELECT 1 FROM presence p INDEXED BY presence_by_person WHERE p.hub_id = :hub
-                    AND p.person = j.value AND p.starts_at < :before AND p.starts_at <= :now)""",
-                {"hub": self.window.hub_id, "now": self.window.params()["now"], "before": start,
-                 "persons": json.dumps([row["person"] for row in rows])})
+        # The window's people (a range of the by-session index), each looked up once in the by-person index:
+        # the hub's whole kept history, not only the snapshot's.
+        found = await named_fetchall(self.db, f"""
+            WITH here AS (SELECT DISTINCT person FROM {self.table} WHERE starts_at >= :start AND starts_at < :end
+                          AND person IS NOT NULL)
+            SELECT here.person FROM here WHERE EXISTS (
+                SELECT 1 FROM presence p INDEXED BY presence_by_person WHERE p.hub_id = :hub
+                AND p.person = here.person AND p.starts_at < :start AND p.starts_at <= :now)""",
+            self._params(window))
         self._seen[key] = [row["person"] for row in found]
         return self._seen[key]
 
