@@ -139,6 +139,9 @@ class FigureCache:
     async def get(self, page: Page, kind: str, compute: Callable[[], Awaitable[Any]]) -> Any:
         hub = page.hub.id
         async with self._locks.setdefault(hub, asyncio.Lock()):
+            # Attendance first: bringing it up to date is itself a commit, which would change data_version
+            # after the key was taken and make the next view work everything out once more.
+            await page.svc.store.bring_attendance_up_to_date()
             key = (await page.svc.store.data_version(), page.now.strftime("%Y-%m-%dT%H:%M"))
             held = self._entries.get((hub, kind))
             if held is not None and held[0] == key:
