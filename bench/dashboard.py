@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import statistics
@@ -84,6 +85,7 @@ async def run(members: int, requests: int, repeat: int) -> dict[str, Any]:
             results["bare_aggregate"] = await timed("bare aggregate, the year (check-ins + RSVPs)", repeat, bare)
             jar = aiohttp.CookieJar(unsafe=True)
             jar.update_cookies({COOKIE: "bench-session"}, aiohttp.client.URL(f"http://127.0.0.1:{port}/"))
+            changed = itertools.count()  # a different member each time, so every change is a real one
             async with aiohttp.ClientSession(cookie_jar=jar) as http:
                 for page in PAGES:
                     url = f"http://127.0.0.1:{port}/dashboard/h/{HUB}/{page.format(session=recent[0].id)}"
@@ -96,8 +98,13 @@ async def run(members: int, requests: int, repeat: int) -> dict[str, Any]:
                         if number:  # the first is the warm-up
                             samples.append((time.perf_counter() - began) * 1000)
                     cold = []
-                    for turn in range(max(3, requests // 4)):  # after a change: the figures are worked out again
-                        await store.db.execute("UPDATE hubs SET venue = ? WHERE id = ?", (f"{page} {turn}", HUB))
+                    for _ in range(max(3, requests // 4)):  # after a change: the figures are worked out again
+                        # a member changes their answer to the latest session: who came changes, so the kept
+                        # attendance is brought up to date and every figure on the page is counted again
+                        member = 1 + next(changed)
+                        held = await store.rsvp(recent[0].id, member)
+                        await store.record_rsvp(recent[0].id, member, "no" if held and held.answer == "yes" else "yes",
+                                                NOW)
                         began = time.perf_counter()
                         async with http.get(url) as response:
                             await response.read()

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
-from telegram import BotCommand, BotCommandScopeChat, MenuButtonWebApp, Update, WebAppInfo
-from telegram.error import TelegramError
+from telegram import BotCommand, BotCommandScopeChat, MenuButtonDefault, MenuButtonWebApp, Update, WebAppInfo
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.config import WebhookSettings
@@ -125,19 +125,35 @@ async def register_commands(application: AnyApp) -> None:
 
 async def set_dashboard_menu_buttons(application: AnyApp, user_ids: list[int]) -> None:
     """The chat's menu button opens the dashboard (a Mini App), for coordinators and admins only: each of
-    their private chats gets it (setChatMenuButton); everyone else keeps the default (the command list)."""
+    their private chats gets it (setChatMenuButton); everyone else keeps the default (the command list).
+
+    The bot remembers whom it gave the button (storage: dashboard_menu_buttons), so someone taken out of the
+    configuration since the last start, or everyone when the dashboard is switched off, gets the default button
+    back (MenuButtonDefault) instead of keeping a button the dashboard would refuse.
+    """
     svc = services(application)
     dashboard = svc.settings.dashboard
-    if not dashboard.enabled or not dashboard.public_url.startswith("https://"):
-        return  # Telegram opens Mini Apps over HTTPS only
-    for user_id in user_ids:
+    # Telegram opens Mini Apps over HTTPS only: without it, nobody gets the button
+    wanted = user_ids if dashboard.enabled and dashboard.public_url.startswith("https://") else []
+    given = await svc.store.menu_button_holders()
+    for user_id in wanted:
         member = await svc.store.member_by_user(user_id)
         text = svc.texts.get("dashboard.menu_button", member.language if member else "en")
         button = MenuButtonWebApp(text, WebAppInfo(f"{dashboard.public_url}/dashboard/app"))
+        await svc.store.record_menu_button(user_id, svc.clock.now())  # before: a crash leaves no unknown button
         try:
             await application.bot.set_chat_menu_button(chat_id=user_id, menu_button=button)
         except TelegramError as exc:  # a coordinator who has not opened the chat yet
             log.info("could not set the dashboard menu button for %s: %s", user_id, exc)
+    for user_id in sorted(given - set(wanted)):
+        try:
+            await application.bot.set_chat_menu_button(chat_id=user_id, menu_button=MenuButtonDefault())
+        except (BadRequest, Forbidden) as exc:  # the chat is gone or blocks the bot: nothing to take back there
+            log.info("could not reset the menu button for %s (%s); forgetting it", user_id, exc)
+        except TelegramError as exc:  # the network: try again at the next start
+            log.warning("could not reset the menu button for %s: %s; trying again at the next start", user_id, exc)
+            continue
+        await svc.store.forget_menu_button(user_id)
 
 
 @asynccontextmanager

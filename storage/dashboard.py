@@ -1,4 +1,5 @@
-"""Queries for the coordinators' dashboard: sign-in links, sessions, "contacted" marks, open alerts, the register.
+"""Queries for the coordinators' dashboard: sign-in links, sessions, menu buttons given, "contacted" marks, open
+alerts, the register.
 
 Secrets (a sign-in link's token, a session cookie) are never stored: only their SHA-256 hash, so reading the
 database (or a backup) lets nobody in. A sign-in link is taken in one UPDATE that also checks it is unused and
@@ -112,6 +113,24 @@ class DashboardQueries:
         """Delete expired sign-in links and sessions (retention)."""
         async with self.db.transaction() as conn:
             return await _purge(conn, now)
+
+    async def menu_button_holders(self) -> set[int]:
+        """Telegram users whose private chat the bot gave the dashboard's menu button (and has not reset)."""
+        rows = await self.db.fetchall("SELECT telegram_user_id FROM dashboard_menu_buttons")
+        return {int(row[0]) for row in rows}
+
+    async def record_menu_button(self, telegram_user_id: int, now: datetime) -> None:
+        """Remember that this user's chat gets the menu button: written before the button is set, so a crash in
+        between leaves a row too many (a harmless reset later), never a button the bot does not know about."""
+        await self.db.execute(
+            "INSERT INTO dashboard_menu_buttons (telegram_user_id, set_at) VALUES (?, ?)"
+            " ON CONFLICT (telegram_user_id) DO UPDATE SET set_at = excluded.set_at",
+            (telegram_user_id, to_db(now)),
+        )
+
+    async def forget_menu_button(self, telegram_user_id: int) -> None:
+        """The user's chat has the default menu button again (or cannot be reached): nothing left to take back."""
+        await self.db.execute("DELETE FROM dashboard_menu_buttons WHERE telegram_user_id = ?", (telegram_user_id,))
 
     async def mark_contacted(self, hub_id: str, member_id: int, by_user_id: int, now: datetime) -> bool:
         """Record that a coordinator contacted a member of this hub; False for someone not in the hub."""

@@ -241,9 +241,19 @@ async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connect
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration on ';' at line ends (migrations contain no triggers with inner ';')."""
-    parts = re.split(r";\s*(?:\n|$)", sql)
-    return [part.strip() for part in parts if part.strip() and not _only_comments(part)]
+    """Split a migration into statements, each complete as SQLite itself judges it (sqlite3.complete_statement),
+    so a trigger's body with its inner ';' stays one statement."""
+    statements: list[str] = []
+    pending = ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if not _only_comments(pending):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and not _only_comments(pending):
+        statements.append(pending.strip())
+    return statements
 
 
 def _only_comments(part: str) -> bool:

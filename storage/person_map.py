@@ -120,6 +120,9 @@ PERSON_MAP: dict[str, PersonLink] = {
     "dashboard_sessions": PersonLink(user=("telegram_user_id",),
                                      not_personal=("token_hash", "language", "csrf_token"), forget="delete"),
     "follow_up_contacts": PersonLink(member=("member_id",), staff=("contacted_by",), forget="delete"),
+    # 015 whose chat has the dashboard's menu button, so start-up can take it back from a former coordinator.
+    # Retention does not age these rows out: each is deleted when the button is reset (which is what it is for).
+    "dashboard_menu_buttons": PersonLink(user=("telegram_user_id",), forget="delete"),
     # 011 co-design: a coordinator's question (staff text), members' answers and ideas (deleted on erasure;
     # retention detaches them, and an idea loses its words, once older than the answers' retention period)
     "codesign_questions": PersonLink(staff=("created_by", "closed_by"), text=("text", "options")),
@@ -133,6 +136,13 @@ PERSON_MAP: dict[str, PersonLink] = {
     "referral_links": PersonLink(chat=("referrer_chat_id",), staff=("created_by",), not_personal=("organisation",),
                                  forget="detach"),
     "member_referrals": PersonLink(member=("member_id",), forget="delete"),
+    # 016 attendance kept worked out (storage/presence.py): derived from the answers above, it goes with them
+    # (erasure deletes a member's rows and their companions'); what is still to work out again names members.
+    # `person` is the member's id on their own rows (minus a companion's id on the companion's, which also carry
+    # `member` and `companion`).
+    "presence": PersonLink(member=("member", "person"), companion=("companion",), not_personal=("what", "band"),
+                           forget="delete"),
+    "presence_stale": PersonLink(member=("member_id",), forget="delete"),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }

@@ -9,6 +9,8 @@ anonymised rows have no person.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,17 +30,20 @@ COMPANION_COMES = """co.created_at <= {start} AND (co.removed_at IS NULL OR co.r
 
 
 def presence(held_where: str, *, members: bool = False) -> str:
-    """CTEs `held`, `marked`, `came`, `present` for the hub's held sessions matching `held_where`.
+    """CTEs `held`, `marked`, `came`, `present` for the sessions matching `held_where` (a condition on
+    `sessions`; cancelled sessions are never held).
 
     `came` has two disjoint halves (checked in without a Yes; said Yes and did not say they were absent), so
-    no step has to remove duplicates. Each row carries its session's start, day and kind, so nothing has to
-    look the session up again.
+    no step has to remove duplicates. Each row carries its session's hub, start, day and kind, so nothing has
+    to look the session up again.
 
     `present` has one row per person at a session:
-    (session_id, starts_at, local_date, kind, person, member, band, what, registered).
-    Parameters: :hub, :now, whatever `held_where` names, and with `members` a JSON list :members: then only
-    those members (and their companions) are looked at, each through the member indexes, so asking about a
-    few people's whole history is quick however long the history is.
+    (session_id, hub_id, starts_at, local_date, kind, person, member, band, what, registered).
+    With `members`, a JSON list :members: then only those members (and their companions) are looked at, each
+    through the member indexes, so working out a few people's attendance is quick however long the history is.
+
+    This is the definition of attendance; it is kept worked out in the `presence` table (refresh_presence)
+    and every figure reads that table.
     """
     companion_comes = COMPANION_COMES.format(start="k.starts_at")
     checkins = ("json_each(:members) j CROSS JOIN checkins c ON c.member_id = j.value"
@@ -50,14 +55,14 @@ def presence(held_where: str, *, members: bool = False) -> str:
              else "marked g JOIN attendance a ON a.session_id = g.session_id")
     anonymous = "" if members else """
     UNION ALL
-    SELECT h.id, h.starts_at, h.local_date, h.kind, NULL, NULL, NULL, 'anonymous', 0
+    SELECT h.id, h.hub_id, h.starts_at, h.local_date, h.kind, NULL, NULL, NULL, 'anonymous', 0
     FROM held h JOIN checkins c ON c.session_id = h.id
     WHERE c.member_id IS NULL AND c.absent = 0 AND h.id NOT IN (SELECT session_id FROM marked)"""
-    columns = "h.id AS session_id, h.starts_at, h.local_date, h.kind"
+    columns = "h.id AS session_id, h.hub_id, h.starts_at, h.local_date, h.kind"
     return f"""
 held AS (
-    SELECT id, kind, title, starts_at, local_date FROM sessions
-    WHERE hub_id = :hub AND cancelled_at IS NULL AND starts_at <= :now AND {held_where}
+    SELECT id, hub_id, kind, title, starts_at, local_date FROM sessions
+    WHERE cancelled_at IS NULL AND {held_where}
 ),
 marked AS (
     SELECT {columns} FROM held h JOIN registers g ON g.session_id = h.id WHERE g.saved_at IS NOT NULL
@@ -74,17 +79,17 @@ came AS (
                       AND c.member_id = r.member_id AND c.absent = 1)
 ),
 present AS (
-    SELECT k.session_id, k.starts_at, k.local_date, k.kind, k.member_id AS person, k.member_id AS member,
+    SELECT k.session_id, k.hub_id, k.starts_at, k.local_date, k.kind, k.member_id AS person, k.member_id AS member,
            NULL AS band, 'member' AS what, 0 AS registered
     FROM came k
     UNION ALL
-    SELECT k.session_id, k.starts_at, k.local_date, k.kind, -co.id, k.member_id, co.age_band, 'companion', 0
+    SELECT k.session_id, k.hub_id, k.starts_at, k.local_date, k.kind, -co.id, k.member_id, co.age_band, 'companion', 0
     FROM came k
     JOIN companions co ON co.member_id = k.member_id
     LEFT JOIN rsvps r ON r.session_id = k.session_id AND r.member_id = k.member_id
     WHERE {companion_comes}
     UNION ALL
-    SELECT g.session_id, g.starts_at, g.local_date, g.kind,
+    SELECT g.session_id, g.hub_id, g.starts_at, g.local_date, g.kind,
            CASE WHEN a.walk_in_name IS NOT NULL THEN NULL WHEN a.companion_id IS NULL THEN a.member_id
                 ELSE -a.companion_id END,
            a.member_id,
@@ -98,12 +103,94 @@ present AS (
 )"""
 
 
+def _keep(ctes: str) -> str:
+    """INSERT into `presence` what the `present` of these CTEs finds."""
+    return f"""INSERT INTO presence (session_id, hub_id, starts_at, local_date, kind, person, member, companion, band,
+                                  what, registered)
+    WITH {ctes}
+    SELECT session_id, hub_id, starts_at, local_date, kind, person, member,
+           CASE WHEN what = 'companion' THEN -person END, band, what, registered FROM present"""
+
+
+WHOLE_SESSION_AFTER = 64  # members of one session to work out again, beyond which the session is done whole
+
+
+def _refresh_steps(stale: Sequence[tuple[int, int]]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The statements that bring what `presence_stale` lists (`stale`) up to date, and then empty it.
+
+    Whole sessions first, then every session of members whose companions changed, then single members at
+    single sessions (an RSVP, a check-in), skipping what the first two already cover.
+    """
+    per_session: dict[int, int] = {}
+    for s, _ in stale:
+        per_session[s] = per_session.get(s, 0) + 1
+    # a session with many members to work out again (a register saved, a burst of answers): all of it at once
+    sessions = sorted({s for s, m in stale if s != 0 and (m == 0 or per_session[s] > WHOLE_SESSION_AFTER)})
+    members = sorted({m for s, m in stale if s == 0 and m != 0})
+    whole, everywhere = set(sessions), set(members)
+    pairs: dict[int, list[int]] = {}
+    for s, m in stale:
+        if s and m and s not in whole and m not in everywhere:
+            pairs.setdefault(s, []).append(m)
+    steps: list[tuple[str, Mapping[str, Any]]] = []
+    if sessions:
+        listed = {"sessions": json.dumps(sessions)}
+        steps += [("DELETE FROM presence WHERE session_id IN (SELECT value FROM json_each(:sessions))", listed),
+                  (_WHOLE, listed)]
+    if members:
+        listed = {"members": json.dumps(members), "sessions": json.dumps(sessions)}
+        steps += [("DELETE FROM presence WHERE member IN (SELECT value FROM json_each(:members))"
+                   " AND session_id NOT IN (SELECT value FROM json_each(:sessions))", listed),
+                  (_MEMBERS, listed)]
+    for session_id, of in sorted(pairs.items()):
+        listed = {"session": session_id, "members": json.dumps(sorted(of))}
+        steps += [("DELETE FROM presence WHERE session_id = :session"
+                   " AND member IN (SELECT value FROM json_each(:members))", listed),
+                  (_PAIRS, listed)]
+    return [*steps, ("DELETE FROM presence_stale WHERE (session_id, member_id) IN (SELECT value ->> 0, value ->> 1"
+                     " FROM json_each(:stale))", {"stale": json.dumps([list(row) for row in stale])})]
+
+
+_STALE = "SELECT session_id, member_id FROM presence_stale"
+
+
+def refresh_presence_now(conn: sqlite3.Connection) -> int:
+    """Bring `presence` up to date, in the caller's write transaction (a plain sqlite3 connection); returns
+    how many (session, member) entries were stale."""
+    stale = [tuple(row) for row in conn.execute(_STALE).fetchall()]
+    for sql, params in _refresh_steps(stale) if stale else ():
+        conn.execute(sql, params)
+    return len(stale)
+
+
+async def refresh_presence_in(conn: aiosqlite.Connection) -> int:
+    """refresh_presence_now, in a write transaction held on the aiosqlite connection (erasure, retention: what
+    they changed is worked out before they commit, so nobody's attendance is left behind)."""
+    stale = [tuple(row) for row in await conn.execute_fetchall(_STALE)]
+    for sql, params in _refresh_steps(stale) if stale else ():
+        await conn.execute(sql, params)
+    return len(stale)
+
+
+_WHOLE = _keep(presence("id IN (SELECT value FROM json_each(:sessions))"))
+_MEMBERS = _keep(presence("id NOT IN (SELECT value FROM json_each(:sessions))", members=True))
+_PAIRS = _keep(presence("id = :session", members=True))
+
+
+async def refresh_presence(db: Database) -> int:
+    """Bring the `presence` table up to date before it is read (a quick look on the reader first: nothing to
+    do is the usual case, and costs no write lock)."""
+    if await db.fetchone("SELECT 1 FROM presence_stale LIMIT 1") is None:
+        return 0
+    return await db.in_transaction(refresh_presence_now)
+
+
 def week_numbers() -> str:
     """CTE `wk`: the held weekly sessions starting in [:start, :end), numbered by calendar week counted from
     the Monday :anchor; a week without a session (half term) is skipped, not counted."""
     return """
 wk AS (
-    SELECT id, local_date, DENSE_RANK() OVER (
+    SELECT id, starts_at, local_date, DENSE_RANK() OVER (
         ORDER BY CAST((julianday(local_date) - julianday(:anchor)) / 7 AS INTEGER)) AS week
     FROM sessions WHERE hub_id = :hub AND kind = 'weekly' AND cancelled_at IS NULL
         AND starts_at >= :start AND starts_at < :end AND starts_at <= :now

@@ -14,7 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, from_db, to_db
-from storage.presence import CHILD_BANDS, COMPANION_COMES, Window, named_fetchall, named_fetchone
+from storage.presence import (
+    CHILD_BANDS,
+    COMPANION_COMES,
+    Window,
+    named_fetchall,
+    named_fetchone,
+    refresh_presence,
+)
 from storage.snapshot import AttendanceSnapshot, open_snapshot
 
 
@@ -74,6 +81,11 @@ class ReportQueries:
                 weeks = await snapshot.week_tallies(term)
         """
         return open_snapshot(self.db, window)
+
+    async def bring_attendance_up_to_date(self) -> int:
+        """Work out again the attendance that answers changed since it was last read (storage.presence): a
+        commit when there was something to do, nothing otherwise. Returns how many entries were stale."""
+        return await refresh_presence(self.db)
 
     async def checkin_tallies(self, window: Window) -> list[CheckinTally]:
         """Each held session in the window: who was asked to check in, and what they answered."""

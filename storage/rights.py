@@ -19,6 +19,7 @@ from bot.domain.retention import RetentionCutoffs
 from storage.db import Database, from_db, to_db
 from storage.erasures import erasure_key, subject_of
 from storage.person_map import PERSON_MAP, PersonLink, Table, UnclassifiedTables, discover_schema, problems_with_map
+from storage.presence import refresh_presence, refresh_presence_in
 from storage.referrals import prune_referrals
 from storage.volunteers import prune_volunteering
 
@@ -98,7 +99,9 @@ class RightsQueries:
         return problems_with_map(await discover_schema(self.db.reader))
 
     async def export_person(self, telegram_user_id: int) -> PersonExport:
-        """Every row in every table that is about this person or their companions."""
+        """Every row in every table that is about this person or their companions (their attendance as the
+        bot counts it brought up to date first)."""
+        await refresh_presence(self.db)
         conn = self.db.reader
         schema = await _checked_schema(conn)
         person = await _person(conn, telegram_user_id)
@@ -170,6 +173,7 @@ class RightsQueries:
                     where = " OR ".join(f'"{column}" = ?' for column in link.member)
                     cursor = await conn.execute(f'DELETE FROM "{name}" WHERE {where}', [member_id] * len(link.member))
                     total += cursor.rowcount
+            await refresh_presence_in(conn)
             return total
 
     async def wellbeing_answer_count(self, member_id: int) -> int:
@@ -227,6 +231,7 @@ class RightsQueries:
             # Issue 17: tasks taken at long-past sessions; referral links' referrer chats that went quiet.
             await prune_volunteering(conn, cutoffs.answers)
             await prune_referrals(conn, cutoffs.answers)
+            await refresh_presence_in(conn)  # detached answers count as someone who came, nobody in particular
             await conn.execute(
                 "INSERT INTO retention_runs (local_date, ran_at, cutoff, anonymised, drafts_removed, inputs_removed,"
                 " alerts_detached, deliveries_pruned, other_rows_detached) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -283,6 +288,9 @@ async def _forget(conn: aiosqlite.Connection, telegram_user_id: int, now: dateti
         if where is not None:
             cursor = await conn.execute(f'DELETE FROM "{name}" WHERE {where}', params)
             deleted[name] = cursor.rowcount
+    # Attendance is worked out again now, in this transaction: the person's rows left with their answers, and
+    # nothing about them waits in presence_stale.
+    await refresh_presence_in(conn)
     return ForgetReport(deleted, detached, cleaned)
 
 

@@ -21,10 +21,16 @@ from typing import Any
 import aiosqlite
 
 from storage.db import Database, from_db
-from storage.presence import COMPANION_COMES, Window, named_fetchall, named_fetchone, presence, week_numbers
+from storage.presence import (
+    COMPANION_COMES,
+    Window,
+    named_fetchall,
+    named_fetchone,
+    refresh_presence,
+    week_numbers,
+)
 
 EVENT_KINDS = "('sharing', 'celebration')"  # reach through these is indirect
-MANY_PEOPLE = 300  # beyond this, look at the history session by session rather than person by person
 _tables = itertools.count(1)
 
 
@@ -110,52 +116,58 @@ def _n(value: Any) -> int:
     return int(value or 0)
 
 
+# The snapshot's rows: the kept-up-to-date attendance (storage.presence) of one hub's held sessions in a window,
+# read through one covering index or the other (in session order, or grouped by person).
+_ROWS = """(SELECT * FROM presence INDEXED BY {index} WHERE hub_id = :snap_hub AND starts_at >= :snap_start
+              AND starts_at < :snap_end AND starts_at <= :snap_now)"""
+BY_SESSION = _ROWS.format(index="presence_by_session")
+BY_PERSON = _ROWS.format(index="presence_by_person")
+# The rows of one session `w` (already within the window): an equality look-up, not a range.
+AT_SESSION = ("presence p INDEXED BY presence_by_session"
+              " ON p.hub_id = :hub AND p.starts_at = w.starts_at AND p.session_id = w.id")
+
+
 @asynccontextmanager
 async def open_snapshot(db: Database, window: Window) -> AsyncIterator[AttendanceSnapshot]:
-    table = f"attendance_{next(_tables)}"
-    reader = db.reader
-    await reader.execute(
-        f"CREATE TEMP TABLE {table} AS WITH {presence('starts_at >= :start AND starts_at < :end')}"
-        " SELECT * FROM present",
-        window.params(),
-    )
+    await refresh_presence(db)
+    snapshot = AttendanceSnapshot(db, window)
     try:
-        await reader.execute(f"CREATE INDEX temp.{table}_session ON {table} (session_id, person)")
-        await reader.execute(f"CREATE INDEX temp.{table}_person ON {table} (person, starts_at)")
-        snapshot = AttendanceSnapshot(db, f"temp.{table}", window)
-        try:
-            yield snapshot
-        finally:
-            await snapshot.drop_scratch()
+        yield snapshot
     finally:
-        await reader.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        await snapshot.drop_scratch()
 
 
 class AttendanceSnapshot:
-    """Who came to one hub's sessions in `window`; each method counts within a sub-window of it."""
+    """Who came to one hub's sessions in `window`; each method counts within a sub-window of it.
 
-    def __init__(self, db: Database, table: str, window: Window) -> None:
-        self.db, self.table, self.window = db, table, window
+    The rows are the `presence` table's (worked out as answers arrive, brought up to date when the snapshot
+    opens); `table` and `people` are them as sub-queries of the window (in session order, grouped by person), with
+    their own :snap_ parameters.
+    """
+
+    def __init__(self, db: Database, window: Window) -> None:
+        self.db, self.window = db, window
+        self.table, self.people = BY_SESSION, BY_PERSON
         self._seen: dict[str, list[int]] = {}
         self._weeks: dict[tuple[str, str, str], str] = {}
         self._history: bool | None = None  # has the hub a session before the snapshot?
+        self._snap = {f"snap_{key}": value for key, value in window.params().items() if key != "anchor"}
 
     def _params(self, window: Window, **extra: Any) -> dict[str, Any]:
         if window.start < self.window.start or window.end > self.window.end:
             raise ValueError("the window reaches outside the snapshot")
-        return {**window.params(), **extra}
+        return {**window.params(), **extra, **self._snap}
 
     async def _seen_before(self, window: Window) -> list[int]:
-        """People at the window's sessions who came to the hub before the snapshot began (so are not new).
+        """People at the window's sessions who came to the hub before the window began (so are not new).
 
-        Only people the snapshot has not already seen before the window need asking: for a weekly summary
-        usually a handful, looked up person by person; for a report from a hub's first day, everyone, but then
-        there is no history to look at. Many people and a long history: one pass over the history instead.
+        For a report from a hub's first day there is no history to look at; otherwise each of the window's
+        people is one look-up in the by-person index.
         """
         key = window.params()["start"]
         if key in self._seen:
             return self._seen[key]
-        t, start = self.table, self.window.params()["start"]
+        start = self.window.params()["start"]
         if self._history is None:  # no session before the snapshot (a report from the hub's first day): no one
             self._history = await named_fetchone(self.db, "SELECT 1 FROM sessions WHERE hub_id = :hub"
                                                  " AND starts_at < :before LIMIT 1",
@@ -163,29 +175,24 @@ class AttendanceSnapshot:
         if not self._history:
             self._seen[key] = []
             return []
-        rows = await named_fetchall(self.db, f"""
-            SELECT p.person, MIN(p.member) AS member FROM {t} p
-            WHERE p.starts_at >= :start AND p.starts_at < :end AND p.person IS NOT NULL
-            GROUP BY p.person HAVING NOT EXISTS (SELECT 1 FROM {t} q WHERE q.person = p.person AND q.starts_at < :start)
-              AND EXISTS (SELECT 1 FROM sessions WHERE hub_id = :hub AND starts_at < :before)""",
-            self._params(window, before=start))
-        found: list[Any] = []
-        if rows:
-            many = len(rows) > MANY_PEOPLE
-            found = await named_fetchall(self.db, f"""
-                WITH {presence("starts_at < :before", members=not many)}
-                SELECT DISTINCT person FROM present WHERE person IN (SELECT value FROM json_each(:persons))""",
-                {"hub": self.window.hub_id, "now": self.window.params()["now"], "before": start,
-                 "members": json.dumps(sorted({row["member"] for row in rows})),
-                 "persons": json.dumps([row["person"] for row in rows])})
+        # The window's people (a range of the by-session index), each looked up once in the by-person index:
+        # the hub's whole kept history, not only the snapshot's.
+        found = await named_fetchall(self.db, f"""
+            WITH here AS (SELECT DISTINCT person FROM {self.table} WHERE starts_at >= :start AND starts_at < :end
+                          AND person IS NOT NULL)
+            SELECT here.person FROM here WHERE EXISTS (
+                SELECT 1 FROM presence p INDEXED BY presence_by_person WHERE p.hub_id = :hub
+                AND p.person = here.person AND p.starts_at < :start AND p.starts_at <= :now)""",
+            self._params(window))
         self._seen[key] = [row["person"] for row in found]
         return self._seen[key]
 
     async def session_tallies(self, window: Window) -> list[HeldSessionTally]:
         """Each held session in the window: answers against who came, new and returning people, no-shows."""
-        t, comes = self.table, COMPANION_COMES.format(start="w.starts_at")
+        t, people, comes = self.table, self.people, COMPANION_COMES.format(start="w.starts_at")
         # The whole snapshot (a report): every row, in one pass; a part of it (last week): that part's sessions.
-        came = f"{t} p" if window == self.window else f"win w CROSS JOIN {t} p ON p.session_id = w.id"
+        came = (f"{t} p" if window == self.window
+                else f"win w CROSS JOIN {AT_SESSION}")
         rows = await named_fetchall(self.db, f"""
             WITH win AS (
                 SELECT id, kind, title, starts_at, local_date, EXISTS (SELECT 1 FROM registers g
@@ -196,16 +203,17 @@ class AttendanceSnapshot:
             pres AS (
                 SELECT p.session_id, COUNT(*) AS attended, SUM(p.what = 'walk_in') AS walk_ins,
                        SUM(p.person IS NOT NULL) AS known
-                FROM {came} GROUP BY p.session_id
+                FROM {came} GROUP BY p.starts_at, p.session_id  -- the index's order: no sorting
             ),
             -- New at a session: seen there for the first time (and not before the snapshot). Everyone else
-            -- known there is returning. One look-up per person, not one per attendance.
-            first AS (SELECT person, MIN(starts_at) AS first_at FROM {t} WHERE person IS NOT NULL GROUP BY person),
+            -- known there is returning. One pass over the people: SQLite gives MIN()'s row's session_id.
+            first AS (
+                SELECT person, MIN(starts_at) AS first_at, session_id FROM {people} WHERE person IS NOT NULL
+                GROUP BY person
+            ),
             fresh AS (
-                SELECT p.session_id, COUNT(*) AS n FROM first f CROSS JOIN {t} p
-                ON p.person = f.person AND p.starts_at = f.first_at
-                WHERE f.person NOT IN (SELECT value FROM json_each(:earlier))
-                GROUP BY p.session_id
+                SELECT session_id, COUNT(*) AS n FROM first
+                WHERE person NOT IN (SELECT value FROM json_each(:earlier)) GROUP BY session_id
             ),
             ans AS (
                 SELECT w.id, SUM(r.answer = 'yes' AND r.waitlisted_at IS NULL) AS yes,
@@ -223,8 +231,9 @@ class AttendanceSnapshot:
             unticked AS (
                 SELECT w.id, COUNT(*) AS n FROM win w CROSS JOIN rsvps r ON r.session_id = w.id
                 WHERE w.saved AND r.answer = 'yes' AND r.waitlisted_at IS NULL AND NOT EXISTS (
-                    SELECT 1 FROM {t} p WHERE p.person = r.member_id AND p.starts_at = w.starts_at
-                    AND p.session_id = w.id)
+                    SELECT 1 FROM presence p INDEXED BY presence_by_session WHERE p.hub_id = :hub
+                    AND p.starts_at = w.starts_at AND p.session_id = w.id AND p.what = 'member'
+                    AND p.person = r.member_id)
                 GROUP BY w.id
             ),
             brought AS (
@@ -260,13 +269,14 @@ class AttendanceSnapshot:
         params = self._params(window)
         key = (params["start"], params["end"], params["anchor"])
         if key not in self._weeks:
-            name = f"{self.table}_weeks_{len(self._weeks) + 1}"
+            name = f"temp.person_weeks_{next(_tables)}"
             await self.db.reader.execute(
                 f"CREATE TABLE {name} (person INTEGER, week INTEGER, PRIMARY KEY (person, week)) WITHOUT ROWID")
             self._weeks[key] = name
             await self.db.reader.execute(
                 f"INSERT OR IGNORE INTO {name} WITH {week_numbers()} SELECT p.person, w.week"
-                f" FROM {self.table} p JOIN wk w ON w.id = p.session_id WHERE p.person IS NOT NULL", params)
+                f" FROM wk w CROSS JOIN {AT_SESSION}"
+                " WHERE p.person IS NOT NULL", params)
         return self._weeks[key]
 
     async def drop_scratch(self) -> None:
@@ -281,7 +291,7 @@ class AttendanceSnapshot:
             WITH {week_numbers()},
             known AS (SELECT week, COUNT(*) AS n FROM {weeks} GROUP BY week),
             unknown AS (
-                SELECT w.week, COUNT(*) AS n FROM wk w JOIN {self.table} p ON p.session_id = w.id AND p.person IS NULL
+                SELECT w.week, COUNT(*) AS n FROM wk w CROSS JOIN {AT_SESSION} AND p.person IS NULL
                 GROUP BY w.week
             ),
             chk AS (
@@ -343,7 +353,7 @@ class AttendanceSnapshot:
                        MAX(p.starts_at < (SELECT starts_at FROM cutoff)) AS earlier,
                        MAX(p.session_id IN (SELECT id FROM recent WHERE back <= 2)) AS last_two,
                        MAX(p.session_id IN (SELECT id FROM recent WHERE back <= 3)) AS last_three
-                FROM {self.table} p WHERE p.person > 0 AND p.starts_at >= :start AND p.starts_at < :end
+                FROM {self.people} p WHERE p.person > 0 AND p.starts_at >= :start AND p.starts_at < :end
                 GROUP BY p.person
             ),
             answered AS (
@@ -372,7 +382,7 @@ class AttendanceSnapshot:
                    SUM(starts_at >= :start AND starts_at < :end) AS n,
                    SUM(starts_at >= :start AND starts_at < :end AND kind NOT IN {EVENT_KINDS}) AS direct,
                    MIN(starts_at) < :start AS before
-            FROM {self.table} GROUP BY person, what, band ORDER BY what, band""", self._params(window))
+            FROM {self.people} GROUP BY person, what, band ORDER BY what, band""", self._params(window))
         people: dict[int, list[bool]] = {}  # person: [direct, before]
         bands: dict[tuple[str, str | None], list[int]] = {}  # (what, band): [people, visits]
         direct_visits = indirect_visits = 0

@@ -20,12 +20,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def dashboard_bot(start_bot: Any, api: Any, db_path: Any, clock: Any, **dashboard: Any) -> Any:
+async def dashboard_bot(start_bot: Any, api: Any, db_path: Any, clock: Any, *, camden: dict[str, Any] | None = None,
+                        **dashboard: Any) -> Any:
+    """The bot with the seeded Woking term and a Camden hub (`camden`: overrides of its settings)."""
     clock.set(WEDNESDAY)
     port = free_port()
-    camden = hub_settings(id="camden", name="Camden Hub", coordinators=[OTHER_COORDINATOR_ID],
-                          safeguarding_lead=OTHER_COORDINATOR_ID, weekly=[{"weekday": "thursday", "start": "16:00"}])
-    settings = make_settings(api, db_path, hubs=[term_hub(capacity=40), camden], dashboard={
+    camden_hub = hub_settings(**{"id": "camden", "name": "Camden Hub", "coordinators": [OTHER_COORDINATOR_ID],
+                                 "safeguarding_lead": OTHER_COORDINATOR_ID,
+                                 "weekly": [{"weekday": "thursday", "start": "16:00"}], **(camden or {})})
+    settings = make_settings(api, db_path, hubs=[term_hub(capacity=40), camden_hub], dashboard={
         "enabled": True, "listen": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}", **dashboard})
     bot = await start_bot(settings)
     bot.seeded = await seed_term(bot.store, settings.hubs[0])

@@ -222,13 +222,10 @@ def test_long_summaries_split_on_line_boundaries():
     assert split_message("x" * 5000, limit=4096) == ["x" * 4096, "x" * 904]
 
 
-async def test_looking_back_over_the_whole_history_gives_the_same_answer(term, monkeypatch):
-    """Many newcomers at once switch the look-back from person by person to one pass over the history."""
-    import storage.snapshot
-
+async def test_new_and_returning_look_back_before_the_window(term):
+    """Whether someone at last week's session came before is asked of the whole history, not only the window."""
     store, hub, _ = term
     window = week_before(date(2026, 11, 23)).window(hub, SUMMARY_DUE)
-    monkeypatch.setattr(storage.snapshot, "MANY_PEOPLE", 0)
     async with store.attendance_snapshot(window) as snapshot:
         [week10] = await snapshot.session_tallies(window)
         reach = await snapshot.reach_tally(window)

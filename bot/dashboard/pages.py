@@ -1,7 +1,8 @@
 """What each dashboard page shows, taken from the functions the chat and the reports use.
 
 - today: /sessions' `upcoming_sessions` and `session_tallies` (Yes / Maybe / No, households, waiting list);
-- term: the weekly summary's `gather` (weeks, check-ins, returns), words and suppression from its `Render`;
+- term: the weekly summary's `gather` (weeks, check-ins, returns, the term's new and returning people), words
+  and suppression from its `Render`;
 - follow-ups: the same `gather`'s follow-ups, with the "contacted" marks;
 - register: the chat /register's queries (`sessions_for_register`, `open_register`, `register`, ...);
 - alerts: open safeguarding alerts, acknowledged as from the chat's button;
@@ -26,12 +27,13 @@ from bot.messages.i18n import format_clock, format_day, long_date
 from bot.reports.charts import off_loop
 from bot.reports.csv_export import export_files
 from bot.reports.funder_report import gather_report, render_report
-from bot.reports.summary import Ratio, Render, return_measures, total_checkins
+from bot.reports.summary import SUPPRESS_BELOW, Ratio, Render, return_measures, total_checkins
 from bot.reports.weekly_summary import FOLLOW_UP_WEEKS, Period, gather, term_period, week_so_far
 from bot.services import Services
 
 if TYPE_CHECKING:
     from storage.register import Register
+    from storage.snapshot import ReachTally
 
 AGE_BANDS = ("under_5", "age_5_11", "age_12_15", "age_16_17", "adult", "older")
 RECENT = timedelta(days=14)  # as the chat's /register
@@ -137,6 +139,9 @@ class FigureCache:
     async def get(self, page: Page, kind: str, compute: Callable[[], Awaitable[Any]]) -> Any:
         hub = page.hub.id
         async with self._locks.setdefault(hub, asyncio.Lock()):
+            # Attendance first: bringing it up to date is itself a commit, which would change data_version
+            # after the key was taken and make the next view work everything out once more.
+            await page.svc.store.bring_attendance_up_to_date()
             key = (await page.svc.store.data_version(), page.now.strftime("%Y-%m-%dT%H:%M"))
             held = self._entries.get((hub, kind))
             if held is not None and held[0] == key:
@@ -154,9 +159,10 @@ def cached(page: Page, kind: str, compute: Callable[[], Awaitable[Any]]) -> Awai
 
 
 async def _figures(page: Page) -> Any:
-    """The weekly summary's figures for this week so far: the term, the follow-ups (one `gather`, as /summary)."""
+    """The weekly summary's figures for this week so far: the term (with its new and returning people), the
+    follow-ups (one `gather`, as /summary)."""
     return await cached(page, "summary", lambda: gather(page.svc.store, page.hub, week_so_far(page.hub, page.now),
-                                                         page.now, so_far=True))
+                                                         page.now, so_far=True, term_people=True))
 
 
 async def term(page: Page) -> dict[str, Any]:
@@ -175,13 +181,10 @@ async def term(page: Page) -> dict[str, Any]:
                  r.t("summary.starters_line", week=back.last_week, ratio=r.ratio(back.starters_back)),
                  r.t("summary.regulars_line", need=back.need, span=back.span,
                      ratio=r.ratio(back.regulars, "ratio_people"))]
-    new = sum(s.new for s in figures.sessions)
-    returning = sum(s.returning for s in figures.sessions)
     title = page.t("summary.chart_title", hub=page.hub.name, period=figures.term_name or "")
     words = SvgWords(title=title, description=page.t("summary.chart_caption", hub=page.hub.name),
                      hidden=page.t("summary.small"), week=page.t("summary.chart_week"),
                      empty=page.t("summary.chart_empty"))
-    week_new, week_returning = r.counts([new, returning])
     return {
         "template": "term.html", "page": "term", "title": page.t("dashboard.term_title", hub=page.hub.name),
         "term_name": figures.term_name, "weeks_count": figures.returns.weeks if figures.returns else 0,
@@ -190,8 +193,19 @@ async def term(page: Page) -> dict[str, Any]:
         "connected": r.t("summary.connected_line", ratio=r.ratio(totals.more_connected, "ratio_answers")),
         "response": r.t("summary.response_line", ratio=r.ratio(totals.response_rate, "ratio_asked")),
         "returns": lines,
-        "this_week": r.t("dashboard.new_returning", new=week_new, returning=week_returning),
+        "people": term_people(r, figures.term_reach),
     }
+
+
+def term_people(r: Render, reach: ReachTally | None) -> str:
+    """The term so far in distinct people: returning (seen at the hub before the term began) and new (first seen
+    in it), from the snapshot's `reach_tally` over the term (as the funder report). The two add up to the total,
+    so they are suppressed as the summary's counts that add up to one (`Render.counts`)."""
+    if reach is None:
+        return ""
+    people = reach.new + reach.returning
+    returning, new = r.counts([reach.returning, reach.new], total_shown=not 0 < people < SUPPRESS_BELOW)
+    return r.t("dashboard.term_people", people=r.count(people), returning=returning, new=new)
 
 
 async def follow_ups(page: Page) -> dict[str, Any]:

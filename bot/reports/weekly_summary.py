@@ -74,8 +74,14 @@ def term_period(hub: HubSettings, last: date) -> tuple[str, Period] | None:
     return term.name, Period(term.start, min(term.end, last))
 
 
-async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, *, so_far: bool) -> WeekFigures:
-    """Every count the summary shows: who came worked out once for the whole span, then GROUP BY queries."""
+async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, *, so_far: bool,
+                 term_people: bool = False) -> WeekFigures:
+    """Every count the summary shows: who came worked out once for the whole span, then GROUP BY queries.
+
+    With `term_people`, also the term's new and returning people (`term_reach`, the dashboard's term page shows
+    them). The summary does not, and leaves it out: whether each of the term's people came before it began is a
+    look through the hub's whole history (on the 5,000-member bench hub it doubles the time; docs/benchmarks.md).
+    """
     week = period.window(hub, now)
     term = term_period(hub, period.last)
     term_window = term[1].window(hub, now) if term else None
@@ -87,6 +93,7 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
         sessions = await snapshot.session_tallies(week)
         term_weeks = await snapshot.week_tallies(term_window) if term_window else []
         returns = await snapshot.return_tally(term_window) if term_window else None
+        term_reach = await snapshot.reach_tally(term_window) if term_window and term_people else None
         follow_ups = await snapshot.follow_ups(follow)
     return WeekFigures(
         hub_name=hub.name,
@@ -111,6 +118,7 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
                                                [step.id for step in hub.volunteers.steps])
         if hub.volunteers.configured else None,
         step_names=tuple((step.id, step.name) for step in hub.volunteers.steps),
+        term_reach=term_reach,
     )
 
 
