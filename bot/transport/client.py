@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,6 +51,8 @@ class AiohttpRequest(BaseRequest):
         #: so that one request brings several updates instead of one each (see `gather_updates_while_busy`).
         self.busy: Callable[[], bool] | None = None
         self.gather_seconds = 0.0
+        #: For the getUpdates request: awaited before asking, returns once the bot has room for more updates.
+        self.room: Callable[[], Awaitable[None]] | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -84,6 +86,8 @@ class AiohttpRequest(BaseRequest):
         session, slots = self._session, self._slots
         if session is None or slots is None:
             raise RuntimeError("AiohttpRequest is not initialized")
+        if self.room is not None:
+            await self.room()
         if self.busy is not None and self.busy():
             await asyncio.sleep(self.gather_seconds)
         files = request_data.multipart_data if request_data else None
@@ -174,9 +178,49 @@ def _form(request_data: RequestData, files: dict[str, Any]) -> aiohttp.FormData:
     return form
 
 
-def gather_updates_while_busy(request: BaseRequest, busy: Callable[[], bool], seconds: float = 0.005) -> None:
+def gather_updates_while_busy(request: BaseRequest, busy: Callable[[], bool], seconds: float = 0.005,
+                              room: Callable[[], Awaitable[None]] | None = None) -> None:
     """Under load, fetch updates in batches: each getUpdates costs about as much CPU as handling a tap, and
     a long poll returns as soon as one update is waiting, so a busy bot would otherwise fetch them one by one.
-    An idle bot asks at once, so a lone tap waits for nothing."""
+    An idle bot asks at once, so a lone tap waits for nothing.
+
+    `room`, when given, is awaited before each getUpdates: a bot that already holds more updates than it can
+    work on leaves the rest with Telegram until it has room (`UpdateQueue.room`)."""
     if isinstance(request, AiohttpRequest):
-        request.busy, request.gather_seconds = busy, seconds
+        request.busy, request.gather_seconds, request.room = busy, seconds, room
+
+
+class UpdateQueue(asyncio.Queue[object]):
+    """PTB's update queue (`ApplicationBuilder.update_queue`), counting the updates in hand: put on the queue
+    and not yet done (PTB calls `task_done` once an update's handlers have finished), whether they wait in the
+    queue, wait for one of the `concurrent_updates` slots, or are being handled.
+
+    `room()` returns once fewer than `hold_at` are in hand. Polling waits for it: a bot that fetched far more
+    than it can work on would hold them as parsed updates and tasks (memory, and CPU that grows with the
+    backlog) while each fetch brought a few more, and a crash would lose every update fetched and confirmed
+    but not handled. With the wait, the backlog stays with Telegram, which keeps updates for 24 hours and hands
+    them over in order, in batches of up to 100, when the bot has room."""
+
+    def __init__(self, hold_at: int) -> None:
+        super().__init__()
+        self.hold_at = hold_at
+        self.in_hand = 0
+        self._room: asyncio.Event | None = None
+
+    def put_nowait(self, item: object) -> None:  # `put` calls it too
+        super().put_nowait(item)
+        self.in_hand += 1
+
+    def task_done(self) -> None:
+        super().task_done()  # raises ValueError, counting nothing, if called more often than put
+        self.in_hand -= 1
+        if self._room is not None and self.in_hand < self.hold_at:
+            self._room.set()
+            self._room = None
+
+    async def room(self) -> None:
+        """Return once fewer than `hold_at` updates are in hand."""
+        while self.in_hand >= self.hold_at:
+            if self._room is None:
+                self._room = asyncio.Event()
+            await self._room.wait()
