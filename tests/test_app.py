@@ -83,3 +83,17 @@ async def test_polling_leaves_updates_with_telegram_while_the_bot_holds_more_tha
     release.set()
     await _until(lambda: len(handled) == 4 and updates.in_hand == 0)
     assert sorted(handled) == [610, 611, 612, 613]  # nothing lost: fetched once there was room
+
+
+def test_start_up_objects_are_left_out_of_later_full_collections():
+    import gc
+
+    from bot.runtime import settle_garbage_collector
+
+    assert gc.get_freeze_count() == 0
+    try:
+        settle_garbage_collector()
+        assert gc.get_freeze_count() > 10_000  # modules, classes, functions: what start-up made
+        assert gc.get_count()[0] < 50  # collected first: no garbage of start-up's frozen with them
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as before
