@@ -45,7 +45,7 @@ from storage import Store
 log = logging.getLogger(__name__)
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 GATHER_WHEN_BUSY = 2  # updates in hand from which getUpdates waits a moment, to bring several at once
-HOLD_WHEN_SLOTS = 2  # polling waits while this many times telegram.concurrent_updates are in hand (UpdateQueue)
+HOLD_WHEN_SLOTS = 2  # at most this many times telegram.concurrent_updates in hand; polling waits while over half
 
 # Order matters. PTB tries the groups in ascending order and, within a group, the handlers in the order they
 # were added; in each group only the first handler that matches runs. A TypeHandler that matches every update

@@ -269,6 +269,19 @@ async def test_get_updates_waits_for_room_while_the_bot_holds_enough_updates(ser
     assert updates.in_hand == 0
 
 
+async def test_get_updates_asks_for_no_more_than_there_is_room_for(serve, client):
+    raw = await serve(answer_ok)
+    updates = UpdateQueue(hold_at=48)
+    gather_updates_while_busy(client, lambda: False, room=updates.room)
+    for n in range(20):
+        await updates.put(n)
+    asking = RequestData([RequestParameter("offset", 7, None), RequestParameter("timeout", 10, None)])
+    await client.do_request(raw.url.replace("/getMe", "/getUpdates"), "POST", asking)
+    assert json.loads(raw.requests[-1][1]) == {"offset": "7", "timeout": "10", "limit": "28"}
+    await client.do_request(raw.url, "POST", asking)  # any other method: the body as PTB made it
+    assert json.loads(raw.requests[-1][1]) == {"offset": "7", "timeout": "10"}
+
+
 # --- TLS ------------------------------------------------------------------------------------------------------
 
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
