@@ -33,7 +33,7 @@ from bot.jobs import (
 )
 from bot.messages.catalog import Catalog
 from bot.services import SERVICES_KEY, Services, services
-from bot.transport.client import AiohttpRequest, gather_updates_while_busy
+from bot.transport.client import AiohttpRequest, UpdateQueue, gather_updates_while_busy
 from handlers import activity, checkin, common, idea, join, question, referral, rights, rsvp, text_input, volunteer
 from handlers import measures as measure_steps
 from handlers import safeguarding as talk_requests
@@ -45,6 +45,7 @@ from storage import Store
 log = logging.getLogger(__name__)
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 GATHER_WHEN_BUSY = 2  # updates in hand from which getUpdates waits a moment, to bring several at once
+HOLD_WHEN_SLOTS = 2  # at most this many times telegram.concurrent_updates in hand; polling waits while over half
 
 # Order matters. PTB tries the groups in ascending order and, within a group, the handlers in the order they
 # were added; in each group only the first handler that matches runs. A TypeHandler that matches every update
@@ -146,6 +147,8 @@ def build_application(settings: Settings, *, clock: Clock | None = None, token: 
         .defaults(Defaults(tzinfo=ZoneInfo("Europe/London")))
         .concurrent_updates(tg.concurrent_updates)
     )
+    updates = UpdateQueue(hold_at=HOLD_WHEN_SLOTS * tg.concurrent_updates)
+    builder = builder.update_queue(updates)
     updates_request = None
     if tg.http_client == "aiohttp":
         updates_request = AiohttpRequest(2)
@@ -161,8 +164,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None, token: 
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
     application = builder.build()
     if updates_request is not None:
-        processor = application.update_processor
-        gather_updates_while_busy(updates_request, lambda: processor.current_concurrent_updates >= GATHER_WHEN_BUSY)
+        gather_updates_while_busy(updates_request, lambda: updates.in_hand >= GATHER_WHEN_BUSY, room=updates.room)
     svc = Services(
         settings=settings,
         store=Store(settings.storage.path, erasure_key=settings.privacy.erasure_key),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import signal
 import time
@@ -210,6 +211,18 @@ async def running(application: AnyApp, *, polling: bool = True, dispatcher: bool
         await svc.store.close()
 
 
+def settle_garbage_collector() -> None:
+    """Once started, set what start-up made aside from the garbage collector's full collections.
+
+    The modules, classes, catalogs and settings loaded at start-up (about 90,000 objects) live as long as the
+    process; every full collection walked all of them again: a pause of about 30-60 ms on this machine, every
+    thousand taps or so, and each pause delays every tap in flight (docs/benchmarks.md, issue 12). Collected
+    once here, then frozen (`gc.freeze`), they are left out of later collections; what is made afterwards is
+    collected as before. For the process `serve` runs, not for tests that start many bots in one process."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(application: AnyApp, *, webhook: WebhookSettings | None = None) -> None:
     """Long polling (or the webhook) until SIGINT or SIGTERM."""
     stop = asyncio.Event()
@@ -218,6 +231,7 @@ async def serve(application: AnyApp, *, webhook: WebhookSettings | None = None) 
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with running(application, webhook=webhook):
+        settle_garbage_collector()
         me = application.bot
         log.info("imm-bot is running as @%s; stop with Ctrl-C", me.username)
         await stop.wait()

@@ -19,7 +19,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.transport.client import AiohttpRequest, gather_updates_while_busy
+from bot.transport.client import AiohttpRequest, UpdateQueue, gather_updates_while_busy
 
 Reply = Callable[[bytes, bytes, asyncio.StreamWriter], Awaitable[bool]]  # (head, body, writer) -> keep the connection?
 OK = b'{"ok":true,"result":true}'
@@ -245,6 +245,41 @@ async def test_get_updates_waits_a_moment_only_while_the_bot_is_busy(serve, clie
     began = time.monotonic()
     await client.do_request(raw.url, "POST")
     assert time.monotonic() - began >= 0.2
+
+
+async def test_get_updates_waits_for_room_while_the_bot_holds_enough_updates(serve, client):
+    raw = await serve(answer_ok)
+    updates = UpdateQueue(hold_at=2)
+    gather_updates_while_busy(client, lambda: False, room=updates.room)
+    await updates.put("first")
+    assert (await client.do_request(raw.url, "POST"))[0] == 200  # one in hand: room for more
+    await updates.put("second")
+    assert updates.in_hand == 2
+    asking = asyncio.create_task(client.do_request(raw.url, "POST"))
+    await asyncio.sleep(0.1)
+    assert not asking.done()  # two in hand: Telegram keeps the rest for now
+    updates.get_nowait()
+    assert not asking.done()  # taken off the queue is not handled yet
+    updates.task_done()
+    assert (await asyncio.wait_for(asking, 2))[0] == 200
+    assert updates.in_hand == 1
+    with pytest.raises(ValueError):  # more task_done than put: refused, the count stays right
+        updates.task_done()
+        updates.task_done()
+    assert updates.in_hand == 0
+
+
+async def test_get_updates_asks_for_no_more_than_there_is_room_for(serve, client):
+    raw = await serve(answer_ok)
+    updates = UpdateQueue(hold_at=48)
+    gather_updates_while_busy(client, lambda: False, room=updates.room)
+    for n in range(20):
+        await updates.put(n)
+    asking = RequestData([RequestParameter("offset", 7, None), RequestParameter("timeout", 10, None)])
+    await client.do_request(raw.url.replace("/getMe", "/getUpdates"), "POST", asking)
+    assert json.loads(raw.requests[-1][1]) == {"offset": "7", "timeout": "10", "limit": "28"}
+    await client.do_request(raw.url, "POST", asking)  # any other method: the body as PTB made it
+    assert json.loads(raw.requests[-1][1]) == {"offset": "7", "timeout": "10"}
 
 
 # --- TLS ------------------------------------------------------------------------------------------------------

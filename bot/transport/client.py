@@ -15,9 +15,10 @@ refused and their connection dropped: Telegram's answers are small, and a bigger
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,6 +52,9 @@ class AiohttpRequest(BaseRequest):
         #: so that one request brings several updates instead of one each (see `gather_updates_while_busy`).
         self.busy: Callable[[], bool] | None = None
         self.gather_seconds = 0.0
+        #: For the getUpdates request: awaited before asking; returns, once the bot has room for more updates,
+        #: how many it has room for (getUpdates then asks for at most that many).
+        self.room: Callable[[], Awaitable[int]] | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -84,6 +88,7 @@ class AiohttpRequest(BaseRequest):
         session, slots = self._session, self._slots
         if session is None or slots is None:
             raise RuntimeError("AiohttpRequest is not initialized")
+        room = await self.room() if self.room is not None else None
         if self.busy is not None and self.busy():
             await asyncio.sleep(self.gather_seconds)
         files = request_data.multipart_data if request_data else None
@@ -92,7 +97,10 @@ class AiohttpRequest(BaseRequest):
             body: Any = _form(request_data, files)
             headers = None
         else:
-            body = request_data.json_payload if request_data else b"{}"
+            if room is not None and request_data is not None and url.endswith("/getUpdates"):
+                body = _at_most(request_data, room)
+            else:
+                body = request_data.json_payload if request_data else b"{}"
             headers = {"Content-Type": "application/json"}
         read = self._given(read_timeout, "read")
         write = self._given(write_timeout, "media" if files else "write")
@@ -162,6 +170,13 @@ async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
     return b"".join(chunks)
 
 
+def _at_most(request_data: RequestData, room: int) -> bytes:
+    """getUpdates' JSON body asking for at most `room` updates (Telegram's limit is 1 to 100)."""
+    parameters = request_data.json_parameters  # PTB's own encoding: each value already JSON
+    limit = min(max(room, 1), 100, int(parameters.get("limit", 100)))
+    return json.dumps({**parameters, "limit": str(limit)}).encode()
+
+
 def _form(request_data: RequestData, files: dict[str, Any]) -> aiohttp.FormData:
     """multipart/form-data for a request with files, as PTB's own client sends it."""
     form = aiohttp.FormData(quote_fields=False)
@@ -174,9 +189,53 @@ def _form(request_data: RequestData, files: dict[str, Any]) -> aiohttp.FormData:
     return form
 
 
-def gather_updates_while_busy(request: BaseRequest, busy: Callable[[], bool], seconds: float = 0.005) -> None:
+def gather_updates_while_busy(request: BaseRequest, busy: Callable[[], bool], seconds: float = 0.005,
+                              room: Callable[[], Awaitable[int]] | None = None) -> None:
     """Under load, fetch updates in batches: each getUpdates costs about as much CPU as handling a tap, and
     a long poll returns as soon as one update is waiting, so a busy bot would otherwise fetch them one by one.
-    An idle bot asks at once, so a lone tap waits for nothing."""
+    An idle bot asks at once, so a lone tap waits for nothing.
+
+    `room`, when given, is awaited before each getUpdates: a bot that already holds more updates than it can
+    work on leaves the rest with Telegram until it has room, and then asks for no more than it has room for
+    (`UpdateQueue.room`)."""
     if isinstance(request, AiohttpRequest):
-        request.busy, request.gather_seconds = busy, seconds
+        request.busy, request.gather_seconds, request.room = busy, seconds, room
+
+
+class UpdateQueue(asyncio.Queue[object]):
+    """PTB's update queue (`ApplicationBuilder.update_queue`), counting the updates in hand: put on the queue
+    and not yet done (PTB calls `task_done` once an update's handlers have finished), whether they wait in the
+    queue, wait for one of the `concurrent_updates` slots, or are being handled.
+
+    `room()` returns how many more there is room for, once no more than half of `hold_at` are in hand.
+    Polling waits for it and asks for no more: a bot that fetched far more than it can work on would
+    hold them as parsed updates and tasks (memory, and CPU that grows with the backlog) while each fetch brought
+    a few more, and a crash would lose every update fetched and confirmed but not handled. With the wait, the
+    backlog stays with Telegram, which keeps updates for 24 hours and hands them over in order when the bot has
+    room."""
+
+    def __init__(self, hold_at: int) -> None:
+        super().__init__()
+        self.hold_at = hold_at
+        self.in_hand = 0
+        self._room: asyncio.Event | None = None
+
+    def put_nowait(self, item: object) -> None:  # `put` calls it too
+        super().put_nowait(item)
+        self.in_hand += 1
+
+    def task_done(self) -> None:
+        super().task_done()  # raises ValueError, counting nothing, if called more often than put
+        self.in_hand -= 1
+        if self._room is not None and self.in_hand <= self.hold_at // 2:
+            self._room.set()
+            self._room = None
+
+    async def room(self) -> int:
+        """How many more updates there is room for (up to `hold_at` in hand), once no more than half of `hold_at`
+        are in hand: beyond that some already wait for a slot, and asking now would bring only one or two."""
+        while self.in_hand > self.hold_at // 2:
+            if self._room is None:
+                self._room = asyncio.Event()
+            await self._room.wait()
+        return self.hold_at - self.in_hand
