@@ -212,7 +212,7 @@ async def running(application: AnyApp, *, polling: bool = True, dispatcher: bool
 
 
 def settle_garbage_collector() -> None:
-    """Once started, set what start-up made aside from the garbage collector's full collections.
+    """Before the bot starts, set what start-up made aside from the garbage collector's full collections.
 
     The modules, classes, catalogs and settings loaded at start-up (about 90,000 objects) live as long as the
     process; every full collection walked all of them again: a pause of about 30-60 ms on this machine, every
@@ -230,8 +230,11 @@ async def serve(application: AnyApp, *, webhook: WebhookSettings | None = None) 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    # Before anything is sent: a full collection blocks the loop for tens of milliseconds, and after a crash the
+    # first thing the bot does is send again the message that was in flight; blocked between that send and
+    # marking it sent, a second crash would send it a third time (tests/test_crash.py under faketime).
+    settle_garbage_collector()
     async with running(application, webhook=webhook):
-        settle_garbage_collector()
         me = application.bot
         log.info("imm-bot is running as @%s; stop with Ctrl-C", me.username)
         await stop.wait()
