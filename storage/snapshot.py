@@ -1,11 +1,9 @@
-"""Attendance worked out once, then counted many ways: the summary's and the report's per-person figures.
+"""Attendance counted many ways: the summary's, the dashboard's and the report's per-person figures.
 
-Working out who came (storage.presence) is the costly part, and the summary needs it for last week, the term
-so far and the follow-ups. An AttendanceSnapshot computes it once for a span of sessions into a scratch table
-in the reader connection's TEMP schema (private to that connection, never in the database file, dropped
-afterwards), indexed by session and by person; every figure is then a GROUP BY over that table. Whether
-someone was ever seen before the span (new or returning) is asked only for the people the span cannot answer
-for.
+Who came is kept in the `presence` table as answers arrive (storage.presence, migration 016). An
+AttendanceSnapshot brings it up to date once, then reads one hub's window through its two covering indexes (in
+session order, grouped by person); every figure is a GROUP BY over those. Whether someone was seen before a
+window (new or returning) is one look-up per person in the by-person index over the hub's whole history.
 """
 
 from __future__ import annotations
