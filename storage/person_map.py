@@ -143,6 +143,8 @@ PERSON_MAP: dict[str, PersonLink] = {
     "presence": PersonLink(member=("member", "person"), companion=("companion",), not_personal=("what", "band"),
                            forget="delete"),
     "presence_stale": PersonLink(member=("member_id",), forget="delete"),
+    # 018 each person's first visit to a hub, kept from `presence` (its columns mean what presence's do)
+    "first_visits": PersonLink(member=("member", "person"), companion=("companion",), forget="delete"),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }

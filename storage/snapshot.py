@@ -2,14 +2,13 @@
 
 Who came is kept in the `presence` table as answers arrive (storage.presence, migration 016). An
 AttendanceSnapshot brings it up to date once, then reads one hub's window through its two covering indexes (in
-session order, grouped by person); every figure is a GROUP BY over those. Whether someone was seen before a
-window (new or returning) is one look-up per person in the by-person index over the hub's whole history.
+session order, grouped by person); every figure is a GROUP BY over those. Whether someone is new or returning
+asks their first visit to the hub, kept beside attendance in `first_visits` (migration 018).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -146,9 +145,7 @@ class AttendanceSnapshot:
     def __init__(self, db: Database, window: Window) -> None:
         self.db, self.window = db, window
         self.table, self.people = BY_SESSION, BY_PERSON
-        self._seen: dict[str, list[int]] = {}
         self._weeks: dict[tuple[str, str, str], str] = {}
-        self._history: bool | None = None  # has the hub a session before the snapshot?
         self._snap = {f"snap_{key}": value for key, value in window.params().items() if key != "anchor"}
 
     def _params(self, window: Window, **extra: Any) -> dict[str, Any]:
@@ -156,38 +153,9 @@ class AttendanceSnapshot:
             raise ValueError("the window reaches outside the snapshot")
         return {**window.params(), **extra, **self._snap}
 
-    async def _seen_before(self, window: Window) -> list[int]:
-        """People at the window's sessions who came to the hub before the window began (so are not new).
-
-        For a report from a hub's first day there is no history to look at; otherwise each of the window's
-        people is one look-up in the by-person index.
-        """
-        key = window.params()["start"]
-        if key in self._seen:
-            return self._seen[key]
-        start = self.window.params()["start"]
-        if self._history is None:  # no session before the snapshot (a report from the hub's first day): no one
-            self._history = await named_fetchone(self.db, "SELECT 1 FROM sessions WHERE hub_id = :hub"
-                                                 " AND starts_at < :before LIMIT 1",
-                                                 {"hub": self.window.hub_id, "before": start}) is not None
-        if not self._history:
-            self._seen[key] = []
-            return []
-        # The window's people (a range of the by-session index), each looked up once in the by-person index:
-        # the hub's whole kept history, not only the snapshot's.
-        found = await named_fetchall(self.db, f"""
-            WITH here AS (SELECT DISTINCT person FROM {self.table} WHERE starts_at >= :start AND starts_at < :end
-                          AND person IS NOT NULL)
-            SELECT here.person FROM here WHERE EXISTS (
-                SELECT 1 FROM presence p INDEXED BY presence_by_person WHERE p.hub_id = :hub
-                AND p.person = here.person AND p.starts_at < :start AND p.starts_at <= :now)""",
-            self._params(window))
-        self._seen[key] = [row["person"] for row in found]
-        return self._seen[key]
-
     async def session_tallies(self, window: Window) -> list[HeldSessionTally]:
         """Each held session in the window: answers against who came, new and returning people, no-shows."""
-        t, people, comes = self.table, self.people, COMPANION_COMES.format(start="w.starts_at")
+        t, comes = self.table, COMPANION_COMES.format(start="w.starts_at")
         # The whole snapshot (a report): every row, in one pass; a part of it (last week): that part's sessions.
         came = (f"{t} p" if window == self.window
                 else f"win w CROSS JOIN {AT_SESSION}")
@@ -203,15 +171,12 @@ class AttendanceSnapshot:
                        SUM(p.person IS NOT NULL) AS known
                 FROM {came} GROUP BY p.starts_at, p.session_id  -- the index's order: no sorting
             ),
-            -- New at a session: seen there for the first time (and not before the snapshot). Everyone else
-            -- known there is returning. One pass over the people: SQLite gives MIN()'s row's session_id.
-            first AS (
-                SELECT person, MIN(starts_at) AS first_at, session_id FROM {people} WHERE person IS NOT NULL
-                GROUP BY person
-            ),
+            -- New at a session: the people whose first visit to the hub it was (kept in first_visits, a range
+            -- of its index). Everyone else known there is returning.
             fresh AS (
-                SELECT session_id, COUNT(*) AS n FROM first
-                WHERE person NOT IN (SELECT value FROM json_each(:earlier)) GROUP BY session_id
+                SELECT f.session_id, COUNT(*) AS n FROM first_visits f INDEXED BY first_visits_by_start
+                WHERE f.hub_id = :hub AND f.starts_at >= :start AND f.starts_at < :end AND f.starts_at <= :now
+                GROUP BY f.session_id
             ),
             ans AS (
                 SELECT w.id, SUM(r.answer = 'yes' AND r.waitlisted_at IS NULL) AS yes,
@@ -247,7 +212,7 @@ class AttendanceSnapshot:
             LEFT JOIN brought ON brought.id = w.id LEFT JOIN fresh ON fresh.session_id = w.id
             LEFT JOIN absent ON absent.id = w.id LEFT JOIN unticked ON unticked.id = w.id
             ORDER BY w.starts_at, w.id""",
-            self._params(window, earlier=json.dumps(await self._seen_before(window))))
+            self._params(window))
         return [
             HeldSessionTally(
                 session_id=row["id"], kind=row["kind"], title=row["title"],
@@ -371,16 +336,17 @@ class AttendanceSnapshot:
         """People reached in the window, directly and through sharing and celebration events; new and returning.
 
         One sorted pass over the snapshot, by (person, what, band): each group says whether it was in the
-        window, directly, through an event, and when it was first seen; people, bands and visits are counted
-        from those few thousand groups.
+        window, directly or through an event, and its person's first visit (first_visits) whether they came
+        before it; people, bands and visits are counted from those few thousand groups.
         """
-        earlier = set(await self._seen_before(window))
         rows = await named_fetchall(self.db, f"""
-            SELECT person, what, band,
-                   SUM(starts_at >= :start AND starts_at < :end) AS n,
-                   SUM(starts_at >= :start AND starts_at < :end AND kind NOT IN {EVENT_KINDS}) AS direct,
-                   MIN(starts_at) < :start AS before
-            FROM {self.people} GROUP BY person, what, band ORDER BY what, band""", self._params(window))
+            SELECT g.person, g.what, g.band, g.n, g.direct, f.starts_at < :start AS before FROM (
+                SELECT person, what, band,
+                       SUM(starts_at >= :start AND starts_at < :end) AS n,
+                       SUM(starts_at >= :start AND starts_at < :end AND kind NOT IN {EVENT_KINDS}) AS direct
+                FROM {self.people} GROUP BY person, what, band
+            ) g LEFT JOIN first_visits f ON f.hub_id = :hub AND f.person = g.person
+            ORDER BY g.what, g.band""", self._params(window))
         people: dict[int, list[bool]] = {}  # person: [direct, before]
         bands: dict[tuple[str, str | None], list[int]] = {}  # (what, band): [people, visits]
         direct_visits = indirect_visits = 0
@@ -394,12 +360,9 @@ class AttendanceSnapshot:
                 indirect_visits += row["n"] - row["direct"]
                 continue
             band[0] += 1
-            seen = people.setdefault(row["person"], [False, False])
+            seen = people.setdefault(row["person"], [False, bool(row["before"])])  # first came before the window
             seen[0] = seen[0] or row["direct"] > 0
-        for row in rows:  # seen before the window: in any of the person's groups
-            if row["person"] in people and row["before"]:
-                people[row["person"]][1] = True
-        returning = sum(1 for person, (_, before) in people.items() if before or person in earlier)
+        returning = sum(1 for _, before in people.values() if before)
         direct_people = sum(1 for direct, _ in people.values() if direct)
         return ReachTally(
             direct_people=direct_people, direct_visits=direct_visits,

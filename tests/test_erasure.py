@@ -30,15 +30,16 @@ Dump = dict[str, set[tuple[tuple[str, Any], ...]]]
 async def dump(store) -> Dump:
     """Every row of every table (with its rowid), as comparable tuples of (column, value).
 
-    Attendance as the bot counts it (`presence`) is derived from the other tables: it is worked out first, and
-    compared by what its rows say (a session worked out again gets new rowids for the same rows).
+    Attendance as the bot counts it (`presence`, and each person's `first_visits` kept from it) is derived from
+    the other tables: it is worked out first, and compared by what its rows say (a session worked out again gets
+    new rowids for the same rows).
     """
     await refresh_presence(store.db)
     tables = [row[0] for row in await store.db.fetchall(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     result: Dump = {}
     for name in tables:
-        derived = name in ("presence", "presence_stale")
+        derived = name in ("presence", "presence_stale", "first_visits")
         rows = await store.db.fetchall(f'SELECT * FROM "{name}"' if derived
                                        else f'SELECT rowid AS "_rowid_", * FROM "{name}"')
         result[name] = {tuple((key, row[key]) for key in row.keys()) for row in rows}

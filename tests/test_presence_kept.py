@@ -39,6 +39,23 @@ async def kept(store: Store) -> list[tuple]:
     return sorted((tuple(row) for row in rows), key=repr)
 
 
+async def first_visits_worked_out(store: Store) -> list[tuple]:
+    """Each person's first visit to each hub (the earliest by start, then session), from the definition."""
+    rows = await store.db.fetchall(f"""
+        WITH {presence('1')}
+        SELECT hub_id, person, member, CASE WHEN what = 'companion' THEN -person END, starts_at, session_id FROM (
+            SELECT *, ROW_NUMBER() OVER (PARTITION BY hub_id, person ORDER BY starts_at, session_id) AS nth
+            FROM present WHERE person IS NOT NULL)
+        WHERE nth = 1""")
+    return sorted(tuple(row) for row in rows)
+
+
+async def first_visits_kept(store: Store) -> list[tuple]:
+    await refresh_presence(store.db)
+    rows = await store.db.fetchall("SELECT hub_id, person, member, companion, starts_at, session_id FROM first_visits")
+    return sorted(tuple(row) for row in rows)
+
+
 @pytest.fixture
 async def term(tmp_path):
     hub = term_hub()
@@ -52,6 +69,7 @@ async def test_the_seeded_term_is_kept_exactly_as_worked_out(term):
     store, _, seeded = term
     rows = await kept(store)
     assert rows == await worked_out(store)
+    assert await first_visits_kept(store) == await first_visits_worked_out(store)
     # and it is the term's attendance, not nothing: every week had people, the register's walk-ins are there
     assert {row[0] for row in rows} >= set(seeded.weeks)
     assert any(row[8] == "walk_in" for row in rows) and any(row[8] == "companion" for row in rows)
@@ -114,11 +132,14 @@ async def test_a_random_walk_of_changes_keeps_it_equal_to_the_definition(term):
         await rng.choice(steps)()
         if step % 8 == 7:
             assert await kept(store) == await worked_out(store), step
+            assert await first_visits_kept(store) == await first_visits_worked_out(store), step
             checked += 1
     assert checked == 20
     # The walk really changed things: some of every kind of row is still there.
     rows = await kept(store)
     assert {row[8] for row in rows} >= {"member", "companion", "walk_in"}
+    # and first visits moved: some people's first visit is no longer the term's first week
+    assert {row[5] for row in await first_visits_kept(store)} - {seeded.weeks[0]}
 
 
 async def test_forget_withdrawal_and_retention_leave_nothing_behind_before_they_commit(term):
@@ -134,7 +155,10 @@ async def test_forget_withdrawal_and_retention_leave_nothing_behind_before_they_
     assert not await store.db.fetchall("SELECT 1 FROM presence_stale")
     assert not await store.db.fetchall("SELECT 1 FROM presence WHERE member = ? OR person IN (?, ?)",
                                        (anna, anna, -mia))
+    assert not await store.db.fetchall("SELECT 1 FROM first_visits WHERE member = ? OR person IN (?, ?)",
+                                       (anna, anna, -mia))
     assert await kept(store) == await worked_out(store)
+    assert await first_visits_kept(store) == await first_visits_worked_out(store)
 
     # Withdrawing wellbeing consent deletes Cara's check-ins: the sessions she came to only by checking in
     # no longer count her.
@@ -149,6 +173,7 @@ async def test_forget_withdrawal_and_retention_leave_nothing_behind_before_they_
     assert not await store.db.fetchall("SELECT 1 FROM presence_stale")
     assert len(await store.db.fetchall("SELECT 1 FROM presence WHERE what = 'anonymous'")) > before
     assert await kept(store) == await worked_out(store)
+    assert await first_visits_kept(store) == await first_visits_worked_out(store)
 
 
 async def test_migration_016_works_out_a_database_that_had_answers_before_it(tmp_path):
@@ -167,3 +192,30 @@ async def test_migration_016_works_out_a_database_that_had_answers_before_it(tmp
         conn.execute("DELETE FROM schema_migrations WHERE number = 16")
     async with Store(path) as store:
         assert await kept(store) == expected
+
+
+async def test_migration_018_finds_first_visits_in_attendance_kept_before_it(tmp_path):
+    """A database from before first visits were kept: they are found in the attendance already worked out, and
+    kept from then on."""
+    path = tmp_path / "old.sqlite3"
+    hub = term_hub()
+    async with Store(path) as store:
+        await store.sync_hubs([hub], JOINED)
+        seeded = await seed_term(store, hub)
+        await refresh_presence(store.db)
+        expected = await first_visits_worked_out(store)
+    assert expected
+    with sqlite3.connect(path) as conn:  # as it was at 017: no table, no triggers, no record of 018
+        conn.execute("DROP TABLE first_visits")  # its triggers are on presence: dropped on their own
+        conn.execute("DROP TRIGGER first_visit_added")
+        conn.execute("DROP TRIGGER first_visit_removed")
+        conn.execute("DELETE FROM schema_migrations WHERE number = 18")
+    async with Store(path) as store:
+        assert await first_visits_kept(store) == expected
+        # and kept from then on: everyone who came to the term's first week says No to it afterwards
+        firsts = await store.db.fetchall("SELECT member FROM first_visits WHERE session_id = ? AND companion IS NULL",
+                                         (seeded.weeks[0],))
+        assert firsts
+        for row in firsts:
+            await store.record_rsvp(seeded.weeks[0], row["member"], "no", SUMMARY_DUE)
+        assert await first_visits_kept(store) == await first_visits_worked_out(store) != expected

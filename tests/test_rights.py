@@ -94,7 +94,8 @@ async def test_mydata_sends_every_row_about_the_member_as_a_file_and_a_summary(b
     assert counts == {"members": 1, "companions": 1, "memberships": 1, "consents": 2, "rsvps": 1,
                       "rsvp_companions": 1, "checkins": 1, "measure_runs": 1, "measure_answers": 4, "alerts": 1,
                       "deliveries": 2, "attendance": 2,  # their reminder, and the alert that names them
-                      "presence": 2}  # the attendance the bot counts: them and their companion at the session
+                      "presence": 2,  # the attendance the bot counts: them and their companion at the session
+                      "first_visits": 2}  # and when each of them first came to the hub
     assert sorted(row["what"] for row in tables["presence"]) == ["companion", "member"]
     assert tables["members"][0]["first_name"] == "Zebedee"
     assert tables["companions"][0]["name"] == "Ottoline"
