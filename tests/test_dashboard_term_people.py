@@ -100,21 +100,23 @@ async def test_the_term_page_counts_the_terms_new_and_returning_people(start_bot
 
 
 async def test_the_term_figure_is_the_weekly_summarys_and_the_funder_reports(start_bot, api, db_path, clock):
-    """The page's figure is the weekly summary's `gather` asked for the term's people (the summary itself leaves
-    them out), and counts people as the funder report does."""
+    """The page's figure is `gather_term`'s (the summary's term figures with the term's people, which the summary
+    itself leaves out), and counts people as the funder report does."""
     from bot.reports.funder_report import gather_report
-    from bot.reports.weekly_summary import gather, term_period, week_so_far
+    from bot.reports.weekly_summary import gather, gather_term, term_period, week_so_far
 
     bot = await dashboard_bot(start_bot, api, db_path, clock, camden=CAMDEN_TERMS)
     camden = bot.services.hub("camden")
     await seed_camden(bot.store, camden)
     now = bot.services.clock.now()
-    figures = await gather(bot.store, camden, week_so_far(camden, now), now, so_far=True, term_people=True)
+    figures = await gather_term(bot.store, camden, week_so_far(camden, now), now)
     report = await gather_report(bot.store, camden, term_period(camden, now.date())[1], now)
-    assert (figures.term_reach.returning, figures.term_reach.new) == (5, 6)
+    assert (figures.reach.returning, figures.reach.new) == (5, 6)
     assert (report.reach.returning, report.reach.new) == (5, 6)
-    woking = bot.services.hub("woking")
-    assert (await gather(bot.store, woking, week_so_far(woking, now), now, so_far=True)).term_reach is None
+    # and its term figures are the weekly summary's
+    summary = await gather(bot.store, camden, week_so_far(camden, now), now, so_far=True)
+    assert (figures.name, figures.weeks, figures.returns) == (summary.term_name, summary.term_weeks, summary.returns)
+    assert list(figures.checkins) == list(summary.term_checkins)
 
 
 async def test_the_seeded_woking_term_counted_by_hand(start_bot, api, db_path, clock):

@@ -1,9 +1,9 @@
 """What each dashboard page shows, taken from the functions the chat and the reports use.
 
 - today: /sessions' `upcoming_sessions` and `session_tallies` (Yes / Maybe / No, households, waiting list);
-- term: the weekly summary's `gather` (weeks, check-ins, returns, the term's new and returning people), words
-  and suppression from its `Render`;
-- follow-ups: the same `gather`'s follow-ups, with the "contacted" marks;
+- term: the weekly summary's term figures (`gather_term`: weeks, check-ins, returns, and the term's new and
+  returning people as the funder report counts them), words and suppression from its `Render`;
+- follow-ups: the weekly summary's follow-ups (its window and query), with the "contacted" marks;
 - register: the chat /register's queries (`sessions_for_register`, `open_register`, `register`, ...);
 - alerts: open safeguarding alerts, acknowledged as from the chat's button;
 - downloads: /export's `export_files` and the funder report (`gather_report`, `render_report`).
@@ -28,7 +28,7 @@ from bot.reports.charts import off_loop
 from bot.reports.csv_export import export_files
 from bot.reports.funder_report import gather_report, render_report
 from bot.reports.summary import SUPPRESS_BELOW, Ratio, Render, return_measures, total_checkins
-from bot.reports.weekly_summary import FOLLOW_UP_WEEKS, Period, gather, term_period, week_so_far
+from bot.reports.weekly_summary import FOLLOW_UP_WEEKS, Period, gather_term, term_period, week_so_far
 from bot.services import Services
 
 if TYPE_CHECKING:
@@ -158,19 +158,14 @@ def cached(page: Page, kind: str, compute: Callable[[], Awaitable[Any]]) -> Awai
     return cache.get(page, kind, compute)
 
 
-async def _figures(page: Page) -> Any:
-    """The weekly summary's figures for this week so far: the term (with its new and returning people), the
-    follow-ups (one `gather`, as /summary)."""
-    return await cached(page, "summary", lambda: gather(page.svc.store, page.hub, week_so_far(page.hub, page.now),
-                                                         page.now, so_far=True, term_people=True))
-
-
 async def term(page: Page) -> dict[str, Any]:
-    figures = await _figures(page)
+    """The term so far: the weekly summary's term figures and the term's people (gather_term)."""
+    figures = await cached(page, "term", lambda: gather_term(page.svc.store, page.hub, week_so_far(page.hub, page.now),
+                                                             page.now))
     r = PageRender(page.svc.texts, page.lang, forwardable=True)
-    totals = total_checkins(figures.term_checkins)
+    totals = total_checkins(figures.checkins)
     weeks = []
-    for week in figures.term_weeks:
+    for week in figures.weeks:
         weeks.append({"week": week.week, "first_day": long_date(week.first_day, page.lang),
                       "came": r.count(week.attended),
                       "happier": r.ratio(Ratio(week.happier, week.answers), "ratio_answers")})
@@ -181,19 +176,19 @@ async def term(page: Page) -> dict[str, Any]:
                  r.t("summary.starters_line", week=back.last_week, ratio=r.ratio(back.starters_back)),
                  r.t("summary.regulars_line", need=back.need, span=back.span,
                      ratio=r.ratio(back.regulars, "ratio_people"))]
-    title = page.t("summary.chart_title", hub=page.hub.name, period=figures.term_name or "")
+    title = page.t("summary.chart_title", hub=page.hub.name, period=figures.name or "")
     words = SvgWords(title=title, description=page.t("summary.chart_caption", hub=page.hub.name),
                      hidden=page.t("summary.small"), week=page.t("summary.chart_week"),
                      empty=page.t("summary.chart_empty"))
     return {
         "template": "term.html", "page": "term", "title": page.t("dashboard.term_title", hub=page.hub.name),
-        "term_name": figures.term_name, "weeks_count": figures.returns.weeks if figures.returns else 0,
-        "chart": term_chart(figures.term_weeks, words), "weeks": weeks,
+        "term_name": figures.name, "weeks_count": figures.returns.weeks if figures.returns else 0,
+        "chart": term_chart(figures.weeks, words), "weeks": weeks,
         "happier": r.t("summary.happier_line", ratio=r.ratio(totals.happier_leaving, "ratio_answers")),
         "connected": r.t("summary.connected_line", ratio=r.ratio(totals.more_connected, "ratio_answers")),
         "response": r.t("summary.response_line", ratio=r.ratio(totals.response_rate, "ratio_asked")),
         "returns": lines,
-        "people": term_people(r, figures.term_reach),
+        "people": term_people(r, figures.reach),
     }
 
 

@@ -21,7 +21,7 @@ from bot.messages.catalog import Catalog
 from bot.messages.i18n import format_clock
 from bot.reports.codesign import summary_lines as codesign_lines
 from storage.reports import AlertTally, CheckinTally, UpcomingTally
-from storage.snapshot import FollowUp, HeldSessionTally, ReachTally, ReturnTally, WeekTally
+from storage.snapshot import FollowUp, HeldSessionTally, ReturnTally, WeekTally
 from storage.volunteers import VolunteerTally
 
 SUPPRESS_BELOW = 5
@@ -135,9 +135,6 @@ class WeekFigures:
     open_questions: int = 0  # co-design questions still open at the end of the week (or now, if sooner)
     volunteers: VolunteerTally | None = None  # issue 17: for hubs that set up volunteering
     step_names: tuple[tuple[str, str], ...] = ()  # (step id, name) of the hub's pathway, in order
-    # The term so far: distinct people, new (first seen at the hub in the term) and returning (seen before it);
-    # the dashboard's term page shows it. None for a hub without a term, or when not asked for (gather).
-    term_reach: ReachTally | None = None
 
 
 class Render:

@@ -11,6 +11,7 @@ is not needed renders to nothing and is skipped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ from storage.presence import Window
 if TYPE_CHECKING:
     from bot.messages.catalog import Catalog
     from storage import Store
+    from storage.reports import CheckinTally
+    from storage.snapshot import ReachTally, ReturnTally, WeekTally
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +77,8 @@ def term_period(hub: HubSettings, last: date) -> tuple[str, Period] | None:
     return term.name, Period(term.start, min(term.end, last))
 
 
-async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, *, so_far: bool,
-                 term_people: bool = False) -> WeekFigures:
-    """Every count the summary shows: who came worked out once for the whole span, then GROUP BY queries.
-
-    With `term_people`, also the term's new and returning people (`term_reach`, the dashboard's term page shows
-    them). The summary does not, and leaves it out: whether each of the term's people came before it began is a
-    look through the hub's whole history (on the 5,000-member bench hub it doubles the time; docs/benchmarks.md).
-    """
+async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, *, so_far: bool) -> WeekFigures:
+    """Every count the summary shows: who came worked out once for the whole span, then GROUP BY queries."""
     week = period.window(hub, now)
     term = term_period(hub, period.last)
     term_window = term[1].window(hub, now) if term else None
@@ -93,7 +90,6 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
         sessions = await snapshot.session_tallies(week)
         term_weeks = await snapshot.week_tallies(term_window) if term_window else []
         returns = await snapshot.return_tally(term_window) if term_window else None
-        term_reach = await snapshot.reach_tally(term_window) if term_window and term_people else None
         follow_ups = await snapshot.follow_ups(follow)
     return WeekFigures(
         hub_name=hub.name,
@@ -118,8 +114,34 @@ async def gather(store: Store, hub: HubSettings, period: Period, now: datetime, 
                                                [step.id for step in hub.volunteers.steps])
         if hub.volunteers.configured else None,
         step_names=tuple((step.id, step.name) for step in hub.volunteers.steps),
-        term_reach=term_reach,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TermFigures:
+    """The term so far as the dashboard's term page shows it: the summary's term figures (weeks, check-ins, return
+    measures) and the term's people, new and returning (as the funder report counts them)."""
+
+    name: str | None
+    weeks: Sequence[WeekTally]
+    checkins: Sequence[CheckinTally]
+    returns: ReturnTally | None
+    reach: ReachTally | None
+
+
+async def gather_term(store: Store, hub: HubSettings, period: Period, now: datetime) -> TermFigures:
+    """The term that `period` ends in, counted alone: the same storage methods as `gather`'s term figures, over a
+    snapshot of the term only (the summary's week and its follow-ups' ten weeks are not on the term page)."""
+    term = term_period(hub, period.last)
+    if term is None:
+        return TermFigures(None, (), (), None, None)
+    window = term[1].window(hub, now)
+    checkins = await store.checkin_tallies(window)
+    async with store.attendance_snapshot(window) as snapshot:
+        weeks = await snapshot.week_tallies(window)
+        returns = await snapshot.return_tally(window)
+        reach = await snapshot.reach_tally(window)
+    return TermFigures(term[0], weeks, checkins, returns, reach)
 
 
 def chart_words(figures: WeekFigures, texts: Catalog, lang: str = "en") -> ChartWords:
