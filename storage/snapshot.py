@@ -8,7 +8,7 @@ asks their first visit to the hub, kept beside attendance in `first_visits` (mig
 
 from __future__ import annotations
 
-import itertools
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,13 +22,11 @@ from storage.presence import (
     COMPANION_COMES,
     Window,
     named_fetchall,
-    named_fetchone,
     refresh_presence,
     week_numbers,
 )
 
 EVENT_KINDS = "('sharing', 'celebration')"  # reach through these is indirect
-_tables = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +125,7 @@ AT_SESSION = ("presence p INDEXED BY presence_by_session"
 @asynccontextmanager
 async def open_snapshot(db: Database, window: Window) -> AsyncIterator[AttendanceSnapshot]:
     await refresh_presence(db)
-    snapshot = AttendanceSnapshot(db, window)
-    try:
-        yield snapshot
-    finally:
-        await snapshot.drop_scratch()
+    yield AttendanceSnapshot(db, window)
 
 
 class AttendanceSnapshot:
@@ -145,7 +139,7 @@ class AttendanceSnapshot:
     def __init__(self, db: Database, window: Window) -> None:
         self.db, self.window = db, window
         self.table, self.people = BY_SESSION, BY_PERSON
-        self._weeks: dict[tuple[str, str, str], str] = {}
+        self._weeks: dict[tuple[str, str, str], PersonWeeks] = {}
         self._snap = {f"snap_{key}": value for key, value in window.params().items() if key != "anchor"}
 
     def _params(self, window: Window, **extra: Any) -> dict[str, Any]:
@@ -226,33 +220,20 @@ class AttendanceSnapshot:
             for row in rows
         ]
 
-    async def _person_weeks(self, window: Window) -> str:
-        """A scratch table of (person, week) for the window's weekly sessions, keyed so that "the same person
-        the week before" is a key lookup; made once per window and dropped with the snapshot."""
+    async def _person_weeks(self, window: Window) -> PersonWeeks:
+        """Who came in which week of the window (weekly sessions, people we can recognise): one pass over the
+        window's rows in session order, gathered on the reader's thread; once per window and snapshot."""
         params = self._params(window)
         key = (params["start"], params["end"], params["anchor"])
         if key not in self._weeks:
-            name = f"temp.person_weeks_{next(_tables)}"
-            await self.db.reader.execute(
-                f"CREATE TABLE {name} (person INTEGER, week INTEGER, PRIMARY KEY (person, week)) WITHOUT ROWID")
-            self._weeks[key] = name
-            await self.db.reader.execute(
-                f"INSERT OR IGNORE INTO {name} WITH {week_numbers()} SELECT p.person, w.week"
-                f" FROM wk w CROSS JOIN {AT_SESSION}"
-                " WHERE p.person IS NOT NULL", params)
+            self._weeks[key] = await self.db.read(lambda conn: _gather_person_weeks(conn, params))
         return self._weeks[key]
-
-    async def drop_scratch(self) -> None:
-        for name in self._weeks.values():
-            await self.db.reader.execute(f"DROP TABLE IF EXISTS {name}")
-        self._weeks.clear()
 
     async def week_tallies(self, window: Window) -> list[WeekTally]:
         """Week by week over the window (weekly sessions): people who came, and happier answers."""
-        weeks = await self._person_weeks(window)
+        known = (await self._person_weeks(window)).people_by_week()
         rows = await named_fetchall(self.db, f"""
             WITH {week_numbers()},
-            known AS (SELECT week, COUNT(*) AS n FROM {weeks} GROUP BY week),
             unknown AS (
                 SELECT w.week, COUNT(*) AS n FROM wk w CROSS JOIN {AT_SESSION} AND p.person IS NULL
                 GROUP BY w.week
@@ -261,42 +242,16 @@ class AttendanceSnapshot:
                 SELECT w.week, SUM(c.feeling = 'happier') AS happier, COUNT(c.feeling) AS answers
                 FROM wk w CROSS JOIN checkins c ON c.session_id = w.id GROUP BY w.week
             )
-            SELECT w.week, MIN(w.local_date) AS first_day, known.n AS known, unknown.n AS unknown, chk.happier,
-                   chk.answers
-            FROM wk w LEFT JOIN known ON known.week = w.week LEFT JOIN unknown ON unknown.week = w.week
-            LEFT JOIN chk ON chk.week = w.week
+            SELECT w.week, MIN(w.local_date) AS first_day, unknown.n AS unknown, chk.happier, chk.answers
+            FROM wk w LEFT JOIN unknown ON unknown.week = w.week LEFT JOIN chk ON chk.week = w.week
             GROUP BY w.week ORDER BY w.week""", self._params(window))
-        return [WeekTally(row["week"], date.fromisoformat(row["first_day"]), _n(row["known"]) + _n(row["unknown"]),
-                          _n(row["happier"]), _n(row["answers"])) for row in rows]
+        return [WeekTally(row["week"], date.fromisoformat(row["first_day"]),
+                          known.get(row["week"], 0) + _n(row["unknown"]), _n(row["happier"]), _n(row["answers"]))
+                for row in rows]
 
     async def return_tally(self, window: Window) -> ReturnTally:
         """The three return measures over the window's weeks, for people we can recognise week to week."""
-        weeks = await self._person_weeks(window)
-        span_row = await named_fetchone(self.db, f"""
-            WITH {week_numbers()}
-            SELECT COALESCE(MAX(week), 0) AS weeks, MIN(10, COALESCE(MAX(week), 0)) AS n FROM wk""",
-            self._params(window))
-        assert span_row is not None
-        # "The same person the next week" is a key look-up; everything else one pass per person in key order.
-        row = await named_fetchone(self.db, f"""
-            WITH per AS (
-                SELECT person, SUM(week < :weeks) AS w2w_of, MAX(week = 1) AS starter, MAX(week = :n) AS last,
-                       SUM(week <= :n) AS early
-                FROM {weeks} GROUP BY person
-            )
-            SELECT :weeks AS weeks, :n AS n,
-                   (SELECT COUNT(*) FROM {weeks} a JOIN {weeks} b ON b.person = a.person AND b.week = a.week + 1)
-                       AS w2w,
-                   SUM(w2w_of) AS w2w_of, SUM(starter) AS starters, SUM(starter AND last) AS starters_back,
-                   SUM(early > 0 AND early >= (8 * :n + 9) / 10) AS regulars, SUM(early > 0) AS people
-            FROM per""", {"weeks": _n(span_row["weeks"]), "n": _n(span_row["n"])})
-        assert row is not None
-        span = _n(row["n"])
-        return ReturnTally(
-            weeks=_n(row["weeks"]), next_week_back=_n(row["w2w"]), next_week_of=_n(row["w2w_of"]),
-            starters=_n(row["starters"]), last_week=span, starters_back=_n(row["starters_back"]),
-            span=span, need=(8 * span + 9) // 10, regulars=_n(row["regulars"]), people=_n(row["people"]),
-        )
+        return (await self._person_weeks(window)).returns()
 
     async def follow_ups(self, window: Window) -> list[FollowUp]:
         """Members who came earlier in the window but not to its last two weekly sessions.
@@ -381,6 +336,63 @@ class AttendanceSnapshot:
             SELECT session_id, local_date, person, what, band, registered FROM {self.table}
             WHERE starts_at >= :start AND starts_at < :end ORDER BY starts_at, session_id, what, person""",
             self._params(window))
+
+
+@dataclass(frozen=True, slots=True)
+class PersonWeeks:
+    """The weeks (1, 2, ...: storage.presence.week_numbers) each recognisable person came to a weekly session in a
+    window, and the window's last week."""
+
+    weeks: int
+    of_person: dict[int, set[int]]
+
+    def people_by_week(self) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for weeks in self.of_person.values():
+            for week in weeks:
+                counts[week] = counts.get(week, 0) + 1
+        return counts
+
+    def returns(self) -> ReturnTally:
+        """Next week back: of each person's weeks before the last, how many had them the week after. Starters
+        back: of week 1's people, how many came in week n (the 10th, or the last if fewer). Regulars: of the
+        people of weeks 1..n, how many came to at least 80 % of them."""
+        span = min(10, self.weeks)
+        need = (8 * span + 9) // 10
+        back = of = starters = starters_back = regulars = people = 0
+        for weeks in self.of_person.values():
+            back += sum(1 for week in weeks if week + 1 in weeks)
+            of += sum(1 for week in weeks if week < self.weeks)
+            if 1 in weeks:
+                starters += 1
+                starters_back += span in weeks
+            early = sum(1 for week in weeks if week <= span)
+            if early:
+                people += 1
+                regulars += early >= need
+        return ReturnTally(weeks=self.weeks, next_week_back=back, next_week_of=of, starters=starters,
+                           last_week=span, starters_back=starters_back, span=span, need=need, regulars=regulars,
+                           people=people)
+
+
+_PERSON_WEEKS = f"""WITH {week_numbers()} SELECT p.person, w.week FROM wk w CROSS JOIN {AT_SESSION}
+    WHERE p.person IS NOT NULL"""
+_LAST_WEEK = f"WITH {week_numbers()} SELECT COALESCE(MAX(week), 0) FROM wk"
+
+
+def _gather_person_weeks(conn: sqlite3.Connection, params: dict[str, Any]) -> PersonWeeks:
+    """PersonWeeks from the window's rows (on the reader's thread: plain tuples, one pass)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    of_person: dict[int, set[int]] = {}
+    for person, week in cursor.execute(_PERSON_WEEKS, params):
+        weeks = of_person.get(person)
+        if weeks is None:
+            of_person[person] = {week}
+        else:
+            weeks.add(week)
+    (last,) = cursor.execute(_LAST_WEEK, params).fetchone()
+    return PersonWeeks(int(last), of_person)
 
 
 def attendance_row(row: aiosqlite.Row) -> AttendanceRow:
