@@ -145,6 +145,9 @@ PERSON_MAP: dict[str, PersonLink] = {
     "presence_stale": PersonLink(member=("member_id",), forget="delete"),
     # 018 each person's first visit to a hub, kept from `presence` (its columns mean what presence's do)
     "first_visits": PersonLink(member=("member", "person"), companion=("companion",), forget="delete"),
+    # 019 each session's counts (numbers only, nobody in them) and the sessions whose counts are to work out again
+    "session_counts": REFERENCE,
+    "session_counts_stale": REFERENCE,
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }

@@ -152,13 +152,17 @@ def _refresh_steps(stale: Sequence[tuple[int, int]]) -> list[tuple[str, Mapping[
 
 
 _STALE = "SELECT session_id, member_id FROM presence_stale"
+_STALE_COUNTS = "SELECT session_id FROM session_counts_stale"
 
 
 def refresh_presence_now(conn: sqlite3.Connection) -> int:
-    """Bring `presence` up to date, in the caller's write transaction (a plain sqlite3 connection); returns
-    how many (session, member) entries were stale."""
+    """Bring `presence`, then `session_counts`, up to date, in the caller's write transaction (a plain sqlite3
+    connection); returns how many (session, member) entries of attendance were stale."""
     stale = [tuple(row) for row in conn.execute(_STALE).fetchall()]
     for sql, params in _refresh_steps(stale) if stale else ():
+        conn.execute(sql, params)
+    sessions = [row[0] for row in conn.execute(_STALE_COUNTS).fetchall()]  # attendance's own changes included
+    for sql, params in _count_steps(sessions) if sessions else ():
         conn.execute(sql, params)
     return len(stale)
 
@@ -169,7 +173,73 @@ async def refresh_presence_in(conn: aiosqlite.Connection) -> int:
     stale = [tuple(row) for row in await conn.execute_fetchall(_STALE)]
     for sql, params in _refresh_steps(stale) if stale else ():
         await conn.execute(sql, params)
+    sessions = [row[0] for row in await conn.execute_fetchall(_STALE_COUNTS)]
+    for sql, params in _count_steps(sessions) if sessions else ():
+        await conn.execute(sql, params)
     return len(stale)
+
+
+def session_counts(held_where: str) -> str:
+    """SELECT of `session_counts`' rows for the sessions matching `held_where` (a condition on `sessions`;
+    cancelled sessions have none), from attendance (`presence`) and the answers. This is the definition of the
+    kept counts (migration 019); storage.snapshot reads them."""
+    comes = COMPANION_COMES.format(start="w.starts_at")
+    return f"""
+    WITH win AS (
+        SELECT id, hub_id, starts_at, EXISTS (SELECT 1 FROM registers g WHERE g.session_id = sessions.id
+            AND g.saved_at IS NOT NULL) AS saved
+        FROM sessions WHERE cancelled_at IS NULL AND {held_where}
+    ),
+    pres AS (
+        SELECT w.id, COUNT(*) AS attended, SUM(p.what = 'walk_in') AS walk_ins, SUM(p.person IS NOT NULL) AS known
+        FROM win w CROSS JOIN presence p INDEXED BY presence_by_session
+            ON p.hub_id = w.hub_id AND p.starts_at = w.starts_at AND p.session_id = w.id
+        GROUP BY w.id
+    ),
+    ans AS (
+        SELECT w.id, SUM(r.answer = 'yes' AND r.waitlisted_at IS NULL) AS yes,
+               SUM(r.answer = 'maybe') AS maybe, SUM(r.answer = 'no') AS no
+        FROM win w JOIN rsvps r ON r.session_id = w.id GROUP BY w.id
+    ),
+    -- No-shows: a Yes (not waitlisted) from someone not there. Where the register was not saved, that is exactly
+    -- a Yes with a check-in saying they could not come (the definition of attendance: every other Yes came),
+    -- found from the few such check-ins; where it was saved, the register's rows are asked.
+    absent AS (
+        SELECT w.id, COUNT(*) AS n FROM win w CROSS JOIN checkins c ON c.session_id = w.id
+        CROSS JOIN rsvps r ON r.session_id = c.session_id AND r.member_id = c.member_id
+        WHERE NOT w.saved AND c.absent = 1 AND r.answer = 'yes' AND r.waitlisted_at IS NULL GROUP BY w.id
+    ),
+    unticked AS (
+        SELECT w.id, COUNT(*) AS n FROM win w CROSS JOIN rsvps r ON r.session_id = w.id
+        WHERE w.saved AND r.answer = 'yes' AND r.waitlisted_at IS NULL AND NOT EXISTS (
+            SELECT 1 FROM presence p INDEXED BY presence_by_session WHERE p.hub_id = w.hub_id
+            AND p.starts_at = w.starts_at AND p.session_id = w.id AND p.what = 'member' AND p.person = r.member_id)
+        GROUP BY w.id
+    ),
+    brought AS (
+        SELECT w.id, COUNT(*) AS n FROM win w JOIN rsvps r ON r.session_id = w.id
+        JOIN companions co ON co.member_id = r.member_id
+        WHERE r.answer = 'yes' AND r.waitlisted_at IS NULL AND {comes} GROUP BY w.id
+    )
+    SELECT w.id AS session_id, COALESCE(ans.yes, 0) AS yes, COALESCE(ans.maybe, 0) AS maybe,
+           COALESCE(ans.no, 0) AS no, COALESCE(absent.n, 0) + COALESCE(unticked.n, 0) AS no_shows,
+           COALESCE(brought.n, 0) AS brought, COALESCE(pres.attended, 0) AS attended,
+           COALESCE(pres.walk_ins, 0) AS walk_ins, COALESCE(pres.known, 0) AS known
+    FROM win w LEFT JOIN pres ON pres.id = w.id LEFT JOIN ans ON ans.id = w.id
+    LEFT JOIN brought ON brought.id = w.id LEFT JOIN absent ON absent.id = w.id
+    LEFT JOIN unticked ON unticked.id = w.id"""
+
+
+_COUNT = f"""INSERT INTO session_counts (session_id, yes, maybe, no, no_shows, brought, attended, walk_ins, known)
+    {session_counts("id IN (SELECT value FROM json_each(:sessions))")}"""
+
+
+def _count_steps(sessions: Sequence[int]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The statements that work out again the counts of these sessions (after attendance), and empty the list."""
+    listed = {"sessions": json.dumps(sorted(sessions))}
+    return [("DELETE FROM session_counts WHERE session_id IN (SELECT value FROM json_each(:sessions))", listed),
+            (_COUNT, listed),
+            ("DELETE FROM session_counts_stale WHERE session_id IN (SELECT value FROM json_each(:sessions))", listed)]
 
 
 _WHOLE = _keep(presence("id IN (SELECT value FROM json_each(:sessions))"))
@@ -178,9 +248,9 @@ _PAIRS = _keep(presence("id = :session", members=True))
 
 
 async def refresh_presence(db: Database) -> int:
-    """Bring the `presence` table up to date before it is read (a quick look on the reader first: nothing to
-    do is the usual case, and costs no write lock)."""
-    if await db.fetchone("SELECT 1 FROM presence_stale LIMIT 1") is None:
+    """Bring the `presence` and `session_counts` tables up to date before they are read (a quick look on the
+    reader first: nothing to do is the usual case, and costs no write lock)."""
+    if await db.fetchone("SELECT 1 FROM presence_stale UNION ALL SELECT 1 FROM session_counts_stale LIMIT 1") is None:
         return 0
     return await db.in_transaction(refresh_presence_now)
 

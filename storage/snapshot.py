@@ -19,7 +19,6 @@ import aiosqlite
 
 from storage.db import Database, from_db
 from storage.presence import (
-    COMPANION_COMES,
     Window,
     named_fetchall,
     refresh_presence,
@@ -148,22 +147,16 @@ class AttendanceSnapshot:
         return {**window.params(), **extra, **self._snap}
 
     async def session_tallies(self, window: Window) -> list[HeldSessionTally]:
-        """Each held session in the window: answers against who came, new and returning people, no-shows."""
-        t, comes = self.table, COMPANION_COMES.format(start="w.starts_at")
-        # The whole snapshot (a report): every row, in one pass; a part of it (last week): that part's sessions.
-        came = (f"{t} p" if window == self.window
-                else f"win w CROSS JOIN {AT_SESSION}")
-        rows = await named_fetchall(self.db, f"""
+        """Each held session in the window: answers against who came, new and returning people, no-shows.
+
+        The counts are kept per session (`session_counts`, storage.presence.session_counts, brought up to date
+        with attendance when the snapshot opened); new people are those whose first visit it was."""
+        rows = await named_fetchall(self.db, """
             WITH win AS (
                 SELECT id, kind, title, starts_at, local_date, EXISTS (SELECT 1 FROM registers g
                     WHERE g.session_id = sessions.id AND g.saved_at IS NOT NULL) AS saved
                 FROM sessions WHERE hub_id = :hub
                 AND cancelled_at IS NULL AND starts_at >= :start AND starts_at < :end AND starts_at <= :now
-            ),
-            pres AS (
-                SELECT p.session_id, COUNT(*) AS attended, SUM(p.what = 'walk_in') AS walk_ins,
-                       SUM(p.person IS NOT NULL) AS known
-                FROM {came} GROUP BY p.starts_at, p.session_id  -- the index's order: no sorting
             ),
             -- New at a session: the people whose first visit to the hub it was (kept in first_visits, a range
             -- of its index). Everyone else known there is returning.
@@ -171,42 +164,11 @@ class AttendanceSnapshot:
                 SELECT f.session_id, COUNT(*) AS n FROM first_visits f INDEXED BY first_visits_by_start
                 WHERE f.hub_id = :hub AND f.starts_at >= :start AND f.starts_at < :end AND f.starts_at <= :now
                 GROUP BY f.session_id
-            ),
-            ans AS (
-                SELECT w.id, SUM(r.answer = 'yes' AND r.waitlisted_at IS NULL) AS yes,
-                       SUM(r.answer = 'maybe') AS maybe, SUM(r.answer = 'no') AS no
-                FROM win w JOIN rsvps r ON r.session_id = w.id GROUP BY w.id
-            ),
-            -- No-shows: a Yes (not waitlisted) from someone not there. Where the register was not saved, that
-            -- is exactly a Yes with a check-in saying they could not come (storage.presence: every other Yes
-            -- came), found from the few such check-ins; where it was saved, the register's rows are asked.
-            absent AS (
-                SELECT w.id, COUNT(*) AS n FROM win w CROSS JOIN checkins c ON c.session_id = w.id
-                CROSS JOIN rsvps r ON r.session_id = c.session_id AND r.member_id = c.member_id
-                WHERE NOT w.saved AND c.absent = 1 AND r.answer = 'yes' AND r.waitlisted_at IS NULL GROUP BY w.id
-            ),
-            unticked AS (
-                SELECT w.id, COUNT(*) AS n FROM win w CROSS JOIN rsvps r ON r.session_id = w.id
-                WHERE w.saved AND r.answer = 'yes' AND r.waitlisted_at IS NULL AND NOT EXISTS (
-                    SELECT 1 FROM presence p INDEXED BY presence_by_session WHERE p.hub_id = :hub
-                    AND p.starts_at = w.starts_at AND p.session_id = w.id AND p.what = 'member'
-                    AND p.person = r.member_id)
-                GROUP BY w.id
-            ),
-            brought AS (
-                SELECT w.id, COUNT(*) AS n FROM win w JOIN rsvps r ON r.session_id = w.id
-                JOIN companions co ON co.member_id = r.member_id
-                WHERE r.answer = 'yes' AND r.waitlisted_at IS NULL AND {comes} GROUP BY w.id
             )
-            SELECT w.id, w.kind, w.title, w.starts_at, w.local_date, ans.yes, ans.maybe, ans.no,
-                   COALESCE(absent.n, 0) + COALESCE(unticked.n, 0) AS no_shows, brought.n AS brought,
-                   pres.attended, pres.walk_ins, pres.known,
-                   pres.known - COALESCE(fresh.n, 0) AS returners, w.saved
-            FROM win w LEFT JOIN pres ON pres.session_id = w.id LEFT JOIN ans ON ans.id = w.id
-            LEFT JOIN brought ON brought.id = w.id LEFT JOIN fresh ON fresh.session_id = w.id
-            LEFT JOIN absent ON absent.id = w.id LEFT JOIN unticked ON unticked.id = w.id
-            ORDER BY w.starts_at, w.id""",
-            self._params(window))
+            SELECT w.id, w.kind, w.title, w.starts_at, w.local_date, k.yes, k.maybe, k.no, k.no_shows, k.brought,
+                   k.attended, k.walk_ins, k.known, k.known - COALESCE(fresh.n, 0) AS returners, w.saved
+            FROM win w LEFT JOIN session_counts k ON k.session_id = w.id LEFT JOIN fresh ON fresh.session_id = w.id
+            ORDER BY w.starts_at, w.id""", self._params(window))
         return [
             HeldSessionTally(
                 session_id=row["id"], kind=row["kind"], title=row["title"],

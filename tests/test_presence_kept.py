@@ -20,7 +20,7 @@ import pytest
 from bot.domain.retention import RetentionCutoffs
 from storage import Store
 from storage.db import to_db
-from storage.presence import presence, refresh_presence
+from storage.presence import presence, refresh_presence, session_counts
 from tests.conftest import COORDINATOR_ID
 from tests.seed_term import JOINED, SUMMARY_DUE, seed_term, term_hub
 
@@ -56,6 +56,27 @@ async def first_visits_kept(store: Store) -> list[tuple]:
     return sorted(tuple(row) for row in rows)
 
 
+COUNTS = "session_id, yes, maybe, no, no_shows, brought, attended, walk_ins, known"
+
+
+async def counts_kept(store: Store) -> list[tuple]:
+    await refresh_presence(store.db)
+    return [tuple(row) for row in await store.db.fetchall(f"SELECT {COUNTS} FROM session_counts ORDER BY session_id")]
+
+
+async def counts_worked_out(store: Store) -> list[tuple]:
+    """Each session's counts from scratch (storage.presence.session_counts over attendance, which the same
+    checks compare with its own definition)."""
+    rows = await store.db.fetchall(f"SELECT {COUNTS} FROM ({session_counts('1')}) ORDER BY session_id")
+    return [tuple(row) for row in rows]
+
+
+async def all_kept_equal_their_definitions(store: Store) -> bool:
+    return (await kept(store) == await worked_out(store)
+            and await first_visits_kept(store) == await first_visits_worked_out(store)
+            and await counts_kept(store) == await counts_worked_out(store))
+
+
 @pytest.fixture
 async def term(tmp_path):
     hub = term_hub()
@@ -68,8 +89,8 @@ async def term(tmp_path):
 async def test_the_seeded_term_is_kept_exactly_as_worked_out(term):
     store, _, seeded = term
     rows = await kept(store)
-    assert rows == await worked_out(store)
-    assert await first_visits_kept(store) == await first_visits_worked_out(store)
+    assert await all_kept_equal_their_definitions(store)
+    assert any(row[1] and row[6] for row in await counts_kept(store))  # Yes answers and people who came
     # and it is the term's attendance, not nothing: every week had people, the register's walk-ins are there
     assert {row[0] for row in rows} >= set(seeded.weeks)
     assert any(row[8] == "walk_in" for row in rows) and any(row[8] == "companion" for row in rows)
@@ -91,6 +112,10 @@ async def test_a_random_walk_of_changes_keeps_it_equal_to_the_definition(term):
         chosen = None if not own or rng.random() < 0.5 else rng.sample(own, rng.randint(0, len(own)))
         await store.record_rsvp(session, member, rng.choice(["yes", "yes", "maybe", "no"]), now,
                                 companion_ids=chosen)
+
+    async def rsvp_within_capacity() -> None:  # as a tap answers: a full session puts a Yes on the waiting list
+        session, member = rng.choice(sessions), rng.choice(members)
+        await store.answer_rsvp(session, member, rng.choice(["yes", "yes", "no"]), now, capacity=rng.choice([4, 12]))
 
     async def checkin() -> None:
         session, member = rng.choice(sessions), rng.choice(members)
@@ -127,15 +152,16 @@ async def test_a_random_walk_of_changes_keeps_it_equal_to_the_definition(term):
                                  (to_db(now + timedelta(days=rng.choice([-60, -3, 2]))),
                                   rng.choice(["weekly", "sharing", "event"]), session))
 
-    steps = [rsvp] * 6 + [checkin] * 4 + [register] * 2 + [companion_changes, move_or_cancel]
+    steps = [rsvp] * 5 + [rsvp_within_capacity] * 2 + [checkin] * 4 + [register] * 2 + [companion_changes,
+                                                                                       move_or_cancel]
     for step in range(160):
         await rng.choice(steps)()
         if step % 8 == 7:
-            assert await kept(store) == await worked_out(store), step
-            assert await first_visits_kept(store) == await first_visits_worked_out(store), step
+            assert await all_kept_equal_their_definitions(store), step
             checked += 1
     assert checked == 20
-    # The walk really changed things: some of every kind of row is still there.
+    # The walk really changed things: some of every kind of row is still there, and some Yes waits for a place.
+    assert await store.db.fetchall("SELECT 1 FROM rsvps WHERE waitlisted_at IS NOT NULL")
     rows = await kept(store)
     assert {row[8] for row in rows} >= {"member", "companion", "walk_in"}
     # and first visits moved: some people's first visit is no longer the term's first week
@@ -157,14 +183,13 @@ async def test_forget_withdrawal_and_retention_leave_nothing_behind_before_they_
                                        (anna, anna, -mia))
     assert not await store.db.fetchall("SELECT 1 FROM first_visits WHERE member = ? OR person IN (?, ?)",
                                        (anna, anna, -mia))
-    assert await kept(store) == await worked_out(store)
-    assert await first_visits_kept(store) == await first_visits_worked_out(store)
+    assert await all_kept_equal_their_definitions(store)
 
     # Withdrawing wellbeing consent deletes Cara's check-ins: the sessions she came to only by checking in
     # no longer count her.
     await store.delete_wellbeing_answers(cara)
     assert not await store.db.fetchall("SELECT 1 FROM presence_stale")
-    assert await kept(store) == await worked_out(store)
+    assert await all_kept_equal_their_definitions(store)
 
     # Retention detaches every old check-in: they still count as someone who came, nobody in particular.
     before = len(await store.db.fetchall("SELECT 1 FROM presence WHERE what = 'anonymous'"))
@@ -172,8 +197,7 @@ async def test_forget_withdrawal_and_retention_leave_nothing_behind_before_they_
     await store.retention_once(date(2027, 12, 1), RetentionCutoffs(late, late, late, late, late), late)
     assert not await store.db.fetchall("SELECT 1 FROM presence_stale")
     assert len(await store.db.fetchall("SELECT 1 FROM presence WHERE what = 'anonymous'")) > before
-    assert await kept(store) == await worked_out(store)
-    assert await first_visits_kept(store) == await first_visits_worked_out(store)
+    assert await all_kept_equal_their_definitions(store)
 
 
 async def test_migration_016_works_out_a_database_that_had_answers_before_it(tmp_path):
@@ -219,3 +243,58 @@ async def test_migration_018_finds_first_visits_in_attendance_kept_before_it(tmp
         for row in firsts:
             await store.record_rsvp(seeded.weeks[0], row["member"], "no", SUMMARY_DUE)
         assert await first_visits_kept(store) == await first_visits_worked_out(store) != expected
+
+
+async def test_migration_019_counts_every_session_of_a_database_that_had_answers_before_it(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    hub = term_hub()
+    async with Store(path) as store:
+        await store.sync_hubs([hub], JOINED)
+        await seed_term(store, hub)
+        expected = await counts_kept(store)
+        assert expected == await counts_worked_out(store) and any(row[6] for row in expected)
+    with sqlite3.connect(path) as conn:  # as it was at 018: no tables, no triggers, no record of 019
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                    " AND name LIKE 'session_counts_%'").fetchall():
+            conn.execute(f'DROP TRIGGER "{name}"')
+        conn.execute("DROP TABLE session_counts")
+        conn.execute("DROP TABLE session_counts_stale")
+        conn.execute("DELETE FROM schema_migrations WHERE number = 19")
+    async with Store(path) as store:
+        assert await counts_kept(store) == expected
+
+
+async def test_counts_follow_changes_that_leave_attendance_as_it_was(term):
+    """Each session's counts depend on more than who came: a No taken back, a companion added to a member who
+    said Yes and then could not come. Attendance does not change there, so only the counts' own triggers see it."""
+    store, hub, seeded = term
+    saved = {row[0] for row in await store.db.fetchall("SELECT session_id FROM registers WHERE saved_at IS NOT NULL")}
+    session = next(s for s in reversed(seeded.weeks) if s not in saved)
+    silent = [row[0] for row in await store.db.fetchall(
+        "SELECT id FROM members WHERE id NOT IN (SELECT member_id FROM rsvps WHERE session_id = :s)"
+        " AND id NOT IN (SELECT member_id FROM checkins WHERE session_id = :s AND member_id IS NOT NULL)"
+        " ORDER BY id", {"s": session})]
+    alone = {row[0] for row in await store.db.fetchall(
+        "SELECT id FROM members WHERE id NOT IN (SELECT member_id FROM companions)")}
+    quiet = next(m for m in silent if m in alone)  # no companions: nothing but the answer itself goes with it
+    bob = next(m for m in silent if m != quiet)
+    await store.record_rsvp(session, quiet, "no", SUMMARY_DUE)
+    await store.record_rsvp(session, bob, "yes", SUMMARY_DUE)
+    await store.record_checkin_answer(session_id=session, hub_id=hub.id, member_id=bob, changes={"absent": True},
+                                      answered_as="self", changeable_after=SUMMARY_DUE - timedelta(days=400),
+                                      now=SUMMARY_DUE)
+    before = {row[0]: row for row in await counts_kept(store)}[session]
+    assert await all_kept_equal_their_definitions(store)
+    presence_before = [row for row in await kept(store) if row[0] == session]
+
+    await store.db.write("DELETE FROM rsvps WHERE session_id = ? AND member_id = ?", (session, quiet))
+    after = {row[0]: row for row in await counts_kept(store)}[session]
+    assert after[3] == before[3] - 1  # one No fewer
+    assert await all_kept_equal_their_definitions(store)
+
+    await store.db.write("INSERT INTO companions (member_id, name, age_band, relationship, created_at)"
+                         " VALUES (?, 'Nell', 'under_5', 'grandchild', ?)", (bob, to_db(JOINED)))
+    later = {row[0]: row for row in await counts_kept(store)}[session]
+    assert later[5] == after[5] + 1  # the Yes brings one more (though they still cannot come)
+    assert [row for row in await kept(store) if row[0] == session] == presence_before  # nobody came or went
+    assert await all_kept_equal_their_definitions(store)
