@@ -9,6 +9,7 @@ asks their first visit to the hub, kept beside attendance in `first_visits` (mig
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -302,59 +303,49 @@ class AttendanceSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class PersonWeeks:
-    """The weeks (1, 2, ...: storage.presence.week_numbers) each recognisable person came to a weekly session in a
-    window, and the window's last week."""
+    """The people we can recognise who came to a weekly session in each week (1, 2, ...: storage.presence.
+    week_numbers) of a window, and the window's last week."""
 
     weeks: int
-    of_person: dict[int, set[int]]
+    by_week: dict[int, set[int]]
 
     def people_by_week(self) -> dict[int, int]:
-        counts: dict[int, int] = {}
-        for weeks in self.of_person.values():
-            for week in weeks:
-                counts[week] = counts.get(week, 0) + 1
-        return counts
+        return {week: len(people) for week, people in self.by_week.items()}
 
     def returns(self) -> ReturnTally:
-        """Next week back: of each person's weeks before the last, how many had them the week after. Starters
+        """Next week back: of each week's people before the last week, how many came the week after. Starters
         back: of week 1's people, how many came in week n (the 10th, or the last if fewer). Regulars: of the
-        people of weeks 1..n, how many came to at least 80 % of them."""
+        people of weeks 1..n, how many came to at least 80 % of them. Sets of people, week against week."""
         span = min(10, self.weeks)
         need = (8 * span + 9) // 10
-        back = of = starters = starters_back = regulars = people = 0
-        for weeks in self.of_person.values():
-            back += sum(1 for week in weeks if week + 1 in weeks)
-            of += sum(1 for week in weeks if week < self.weeks)
-            if 1 in weeks:
-                starters += 1
-                starters_back += span in weeks
-            early = sum(1 for week in weeks if week <= span)
-            if early:
-                people += 1
-                regulars += early >= need
-        return ReturnTally(weeks=self.weeks, next_week_back=back, next_week_of=of, starters=starters,
-                           last_week=span, starters_back=starters_back, span=span, need=need, regulars=regulars,
-                           people=people)
+        weeks = self.by_week
+        back = sum(len(people & weeks[week + 1]) for week, people in weeks.items() if week + 1 in weeks)
+        of = sum(len(people) for week, people in weeks.items() if week < self.weeks)
+        starters = weeks.get(1, set())
+        early: Counter[int] = Counter()
+        for week in range(1, span + 1):
+            early.update(weeks.get(week, ()))
+        return ReturnTally(weeks=self.weeks, next_week_back=back, next_week_of=of, starters=len(starters),
+                           last_week=span, starters_back=len(starters & weeks.get(span, set())), span=span,
+                           need=need, regulars=sum(1 for times in early.values() if times >= need),
+                           people=len(early))
 
 
-_PERSON_WEEKS = f"""WITH {week_numbers()} SELECT p.person, w.week FROM wk w CROSS JOIN {AT_SESSION}
-    WHERE p.person IS NOT NULL"""
+# Each weekly session's people as one list (SQLite joins them, Python splits them: no row per person to build).
+_PERSON_WEEKS = f"""WITH {week_numbers()} SELECT w.week, group_concat(p.person) FROM wk w CROSS JOIN {AT_SESSION}
+    WHERE p.person IS NOT NULL GROUP BY w.id"""
 _LAST_WEEK = f"WITH {week_numbers()} SELECT COALESCE(MAX(week), 0) FROM wk"
 
 
 def _gather_person_weeks(conn: sqlite3.Connection, params: dict[str, Any]) -> PersonWeeks:
-    """PersonWeeks from the window's rows (on the reader's thread: plain tuples, one pass)."""
+    """PersonWeeks from the window's sessions (on the reader's thread)."""
     cursor = conn.cursor()
     cursor.row_factory = None
-    of_person: dict[int, set[int]] = {}
-    for person, week in cursor.execute(_PERSON_WEEKS, params):
-        weeks = of_person.get(person)
-        if weeks is None:
-            of_person[person] = {week}
-        else:
-            weeks.add(week)
+    by_week: dict[int, set[int]] = {}
+    for week, people in cursor.execute(_PERSON_WEEKS, params):
+        by_week.setdefault(week, set()).update(map(int, people.split(",")))
     (last,) = cursor.execute(_LAST_WEEK, params).fetchone()
-    return PersonWeeks(int(last), of_person)
+    return PersonWeeks(int(last), by_week)
 
 
 def attendance_row(row: aiosqlite.Row) -> AttendanceRow:
