@@ -68,30 +68,41 @@ class ExportQueries:
         rows = await named_fetchall(
             self.db,
             f"""WITH runs AS (
-                SELECT id, member_id, term, question_set, point, answered_as = 'on_behalf' AS proxy
-                FROM measure_runs WHERE hub_id = ? AND term IN ({marks}) AND member_id IS NOT NULL
+                SELECT id, member_id, term, question_set, answered_as = 'on_behalf' AS proxy
+                FROM measure_runs WHERE hub_id = ? AND term IN ({marks}) AND member_id IS NOT NULL AND point = 'start'
+            ),
+            -- A person has at most one run per term, point and set (UNIQUE in measure_runs): each start run
+            -- is paired with its end run through that index, then each item of the one with the same item of
+            -- the other through the answers' key, instead of sorting every answer into groups of two.
+            paired AS (
+                SELECT s.id AS s_id, e.id AS e_id, s.question_set, MAX(s.proxy, e.answered_as = 'on_behalf') AS proxy
+                FROM runs s JOIN measure_runs e ON e.member_id = s.member_id AND e.hub_id = ? AND e.term = s.term
+                     AND e.point = 'end' AND e.question_set = s.question_set
             ),
             items AS (
-                SELECT r.member_id, r.term, r.question_set, r.point, r.proxy, a.item, a.value
-                FROM runs r JOIN measure_answers a ON a.run_id = r.id WHERE a.skipped = 0 AND a.value IS NOT NULL
-                UNION ALL
-                SELECT r.member_id, r.term, r.question_set, r.point, r.proxy, 'total:' || a.scale, SUM(a.value)
-                FROM runs r JOIN measure_answers a ON a.run_id = r.id
-                WHERE a.scale IN (SELECT value FROM json_each(?)) GROUP BY r.id, a.scale
-                HAVING COUNT(*) > 1 AND SUM(a.skipped) = 0 AND COUNT(a.value) = COUNT(*)
+                SELECT p.question_set, a0.item, p.proxy, a0.value AS v0, a1.value AS v1
+                FROM paired p JOIN measure_answers a0 ON a0.run_id = p.s_id
+                JOIN measure_answers a1 ON a1.run_id = p.e_id AND a1.item = a0.item
+                WHERE a0.skipped = 0 AND a0.value IS NOT NULL AND a1.skipped = 0 AND a1.value IS NOT NULL
             ),
-            -- A person has at most one run per term, point and set (UNIQUE in measure_runs), so a start and an
-            -- end of the same item are a group of exactly two.
+            -- A run's total on a scale: only with more than one item on it and every one answered.
+            totals AS (
+                SELECT p.question_set, 'total:' || sc.value AS item, p.proxy,
+                       (SELECT CASE WHEN COUNT(*) > 1 AND SUM(a.skipped) = 0 AND COUNT(a.value) = COUNT(*)
+                               THEN SUM(a.value) END
+                        FROM measure_answers a WHERE a.run_id = p.s_id AND a.scale = sc.value) AS v0,
+                       (SELECT CASE WHEN COUNT(*) > 1 AND SUM(a.skipped) = 0 AND COUNT(a.value) = COUNT(*)
+                               THEN SUM(a.value) END
+                        FROM measure_answers a WHERE a.run_id = p.e_id AND a.scale = sc.value) AS v1
+                FROM paired p CROSS JOIN json_each(?) sc
+            ),
             pairs AS (
-                SELECT question_set, item, MAX(proxy) AS proxy, MAX(value) FILTER (WHERE point = 'start') AS v0,
-                       MAX(value) FILTER (WHERE point = 'end') AS v1
-                FROM items GROUP BY member_id, term, question_set, item
-                HAVING COUNT(*) FILTER (WHERE point = 'start') = 1 AND COUNT(*) FILTER (WHERE point = 'end') = 1
+                SELECT * FROM items UNION ALL SELECT * FROM totals WHERE v0 IS NOT NULL AND v1 IS NOT NULL
             )
             SELECT question_set, item, proxy, COUNT(*) AS n, SUM(v0) AS s0, SUM(v1) AS s1,
                    SUM(v1 > v0) AS up, SUM(v1 = v0) AS same, SUM(v1 < v0) AS down
             FROM pairs GROUP BY question_set, item, proxy ORDER BY question_set, item LIKE 'total:%', item, proxy""",
-            (hub_id, *terms, json.dumps(list(summed_scales))),
+            (hub_id, *terms, hub_id, json.dumps(list(summed_scales))),
         )
         return [
             PairTally(r["question_set"], r["item"], bool(r["proxy"]), _n(r["n"]), _n(r["s0"]), _n(r["s1"]),
