@@ -13,7 +13,9 @@ Method (figures in docs/benchmarks.md, "Check-in counts kept as answers arrive (
 - Taps: a copy of the database without the six triggers of migration 017 (the attendance triggers of 016 stay
   in both). Each round, on both copies in turn, `--taps` check-in answers through `Store.record_checkin_answer`
   as the bot records a tap (each its own transaction): half first answers (the round's session, whose answers
-  are deleted beforehand, untimed), half changes to them. Rounds alternate which copy goes first.
+  are deleted beforehand, untimed), half changes to them. Rounds alternate which copy goes first. Then the same
+  statements on plain sqlite3 connections (the database's share of a tap, without the event loop), on other
+  sessions.
 """
 
 from __future__ import annotations
@@ -168,6 +170,49 @@ async def taps(paths: dict[str, Path], settings: HubSettings, rounds: int, count
             await store.close()
 
 
+def sql_taps(paths: dict[str, Path], rounds: int, count: int) -> dict[str, list[float]]:
+    """The database's share of a tap alone: the statements `record_checkin_answer` runs (look up, insert or
+    update, look up again), each tap its own BEGIN IMMEDIATE ... COMMIT, on plain sqlite3 connections set up as
+    storage.db sets up the writer, without the event loop and aiosqlite's thread hand-overs."""
+    conns = {}
+    for label, path in paths.items():
+        conn = sqlite3.connect(path, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        conns[label] = conn
+    held = [row[0] for row in conns["with"].execute(
+        "SELECT id FROM sessions WHERE hub_id = ? AND starts_at < ? ORDER BY starts_at", (HUB, to_db(NOW)))]
+    members = list(range(1, count // 2 + 1))
+    stamp = to_db(NOW)
+    figures: dict[str, list[float]] = {}
+    select = "SELECT id, feeling FROM checkins WHERE session_id = ? AND member_id = ?"
+    for number in range(rounds):
+        session = held[-(number + 1 + rounds)]  # not the sessions the Store's taps used
+        for label in (["with", "without"] if number % 2 == 0 else ["without", "with"]):
+            conn = conns[label]
+            conn.execute("DELETE FROM checkins WHERE session_id = ?", (session,))
+            started = time.perf_counter()
+            for step in range(count):
+                member = members[step % len(members)]
+                conn.execute("BEGIN IMMEDIATE")
+                row = conn.execute(select, (session, member)).fetchone()
+                if row is None:
+                    conn.execute("INSERT INTO checkins (session_id, hub_id, member_id, answered_as, first_answered_at,"
+                                 " updated_at, feeling) VALUES (?, ?, ?, 'self', ?, ?, 'happier')",
+                                 (session, HUB, member, stamp, stamp))
+                else:
+                    conn.execute("UPDATE checkins SET connected = 'yes', answered_as = 'self', updated_at = ?"
+                                 " WHERE id = ?", (stamp, row[0]))
+                conn.execute(select, (session, member)).fetchone()
+                conn.execute("COMMIT")
+            figures.setdefault(label, []).append((time.perf_counter() - started) * 1e6 / count)
+        print(f"sql taps round {number + 1}: " + ", ".join(f"{k} {v[-1]:.0f} µs" for k, v in figures.items()),
+              flush=True)
+    for conn in conns.values():
+        conn.close()
+    return figures
+
+
 async def run(members: int, rounds: int, repeat: int, count: int) -> None:
     settings = hub()
     print(f"load average at start: {os.getloadavg()}")
@@ -183,6 +228,7 @@ async def run(members: int, rounds: int, repeat: int, count: int) -> None:
             for name in TRIGGERS:
                 target.execute(f'DROP TRIGGER "{name}"')
         tap_figures = await taps({"with": path, "without": bare_path}, settings, rounds, count)
+        sql_figures = sql_taps({"with": path, "without": bare_path}, rounds, count)
     print(f"load average at end: {os.getloadavg()}")
     print("\nmedian over rounds (each round's figure a median of its runs), and each round / bare of that round:")
     for span in ("year", "term"):
@@ -200,6 +246,10 @@ async def run(members: int, rounds: int, repeat: int, count: int) -> None:
         values = tap_figures[label]
         each = ", ".join(f"{v:.0f}" for v in values)
         print(f"  tap {label} the triggers: {statistics.median(values):.0f} µs ({each})")
+    for label in ("without", "with"):
+        values = sql_figures[label]
+        each = ", ".join(f"{v:.0f}" for v in values)
+        print(f"  the tap's SQL alone, {label} the triggers: {statistics.median(values):.0f} µs ({each})")
 
 
 def main() -> None:
