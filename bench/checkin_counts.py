@@ -213,7 +213,7 @@ def sql_taps(paths: dict[str, Path], rounds: int, count: int) -> dict[str, list[
     return figures
 
 
-async def run(members: int, rounds: int, repeat: int, count: int) -> None:
+async def run(members: int, rounds: int, repeat: int, count: int) -> dict[str, dict[str, list[float]]]:
     settings = hub()
     print(f"load average at start: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as folder:
@@ -250,6 +250,7 @@ async def run(members: int, rounds: int, repeat: int, count: int) -> None:
         values = sql_figures[label]
         each = ", ".join(f"{v:.0f}" for v in values)
         print(f"  the tap's SQL alone, {label} the triggers: {statistics.median(values):.0f} µs ({each})")
+    return {"reads": figures, "taps": tap_figures, "sql_taps": sql_figures}
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 Every figure is counted by SQLite (GROUP BY, window functions), never by looping over rows in Python,
 so a hub with thousands of members and years of answers stays quick. Attendance is the `present` relation
 of storage.presence (register where one was saved, else inferred from check-ins and RSVPs), kept in the
-`presence` table as answers arrive and read through an AttendanceSnapshot (storage.snapshot).
+`presence` table as answers arrive and read through an AttendanceSnapshot (storage.snapshot). Check-in totals are
+kept per session in `checkin_counts` (migration 017), exact at every commit.
 """
 
 from __future__ import annotations

@@ -352,3 +352,12 @@ async def test_dropping_any_trigger_is_caught(term):
                     assert (await kept(conn) == await counted(conn)) is not drop, (name, drop)
                     raise Undo  # rolled back: the trigger and the rows are as they were
     await assert_exact(store)
+
+
+async def test_the_benchmark_runs_at_toy_sizes():
+    """bench/checkin_counts.py (figures in docs/benchmarks.md) still runs, checking old and new agree each round."""
+    from bench import checkin_counts
+
+    figures = await checkin_counts.run(members=30, rounds=1, repeat=1, count=20)
+    assert set(figures["reads"]) >= {"old year", "new year", "bare year", "old term", "new term", "bare term"}
+    assert set(figures["taps"]) == set(figures["sql_taps"]) == {"with", "without"}
