@@ -148,6 +148,10 @@ PERSON_MAP: dict[str, PersonLink] = {
     # 019 each session's counts (numbers only, nobody in them) and the sessions whose counts are to work out again
     "session_counts": REFERENCE,
     "session_counts_stale": REFERENCE,
+    # 017 check-in counts kept per session (storage/reports.py): how many were asked and answered what, counts
+    # only, nobody in them; triggers keep them equal to the check-ins and messages that are left.
+    "checkin_counts": PersonLink(not_personal=("asked", "responses", "happier", "same", "less_happy", "absent",
+                                               "connected_yes", "connected_little", "connected_not", "on_behalf")),
     # which numbered migrations were applied (storage/db.py)
     "schema_migrations": REFERENCE,
 }

@@ -3,7 +3,8 @@
 Every figure is counted by SQLite (GROUP BY, window functions), never by looping over rows in Python,
 so a hub with thousands of members and years of answers stays quick. Attendance is the `present` relation
 of storage.presence (register where one was saved, else inferred from check-ins and RSVPs), kept in the
-`presence` table as answers arrive and read through an AttendanceSnapshot (storage.snapshot).
+`presence` table as answers arrive and read through an AttendanceSnapshot (storage.snapshot). Check-in totals are
+kept per session in `checkin_counts` (migration 017), exact at every commit.
 """
 
 from __future__ import annotations
@@ -88,32 +89,18 @@ class ReportQueries:
         return await refresh_presence(self.db)
 
     async def checkin_tallies(self, window: Window) -> list[CheckinTally]:
-        """Each held session in the window: who was asked to check in, and what they answered."""
+        """Each held session in the window: who was asked to check in, and what they answered.
+
+        Read from `checkin_counts` (migration 017), which triggers keep exact as answers and check-in messages
+        change; a session with nothing counted has no row there and counts zero."""
         rows = await named_fetchall(
             self.db,
-            """WITH held AS (
-                SELECT id, starts_at FROM sessions WHERE hub_id = :hub AND cancelled_at IS NULL
-                AND starts_at <= :now AND starts_at >= :start AND starts_at < :end
-            ),
-            asked AS (
-                SELECT h.id, COUNT(*) AS n FROM held h  -- CROSS JOIN: by session, not every sent message
-                CROSS JOIN deliveries d ON d.session_id = h.id AND d.kind = 'checkin' WHERE d.state = 'sent'
-                GROUP BY h.id
-            ),
-            answers AS (
-                SELECT h.id,
-                       COUNT(*) FILTER (WHERE c.feeling IS NOT NULL OR c.absent = 1 OR c.connected IS NOT NULL)
-                           AS responses,
-                       SUM(c.feeling = 'happier') AS happier, SUM(c.feeling = 'same') AS same,
-                       SUM(c.feeling = 'less_happy') AS less_happy, SUM(c.absent = 1) AS absent,
-                       SUM(c.connected = 'yes') AS c_yes, SUM(c.connected = 'a_little') AS c_little,
-                       SUM(c.connected = 'not_really') AS c_not,
-                       SUM(c.answered_as = 'on_behalf' AND c.feeling IS NOT NULL) AS on_behalf
-                FROM held h CROSS JOIN checkins c ON c.session_id = h.id GROUP BY h.id
-            )
-            SELECT h.id, h.starts_at, asked.n AS asked, answers.*
-            FROM held h LEFT JOIN asked ON asked.id = h.id LEFT JOIN answers ON answers.id = h.id
-            ORDER BY h.id""",
+            """SELECT s.id, s.starts_at, k.asked, k.responses, k.happier, k.same, k.less_happy, k.absent,
+                      k.connected_yes, k.connected_little, k.connected_not, k.on_behalf
+            FROM sessions s LEFT JOIN checkin_counts k ON k.session_id = s.id
+            WHERE s.hub_id = :hub AND s.cancelled_at IS NULL
+              AND s.starts_at <= :now AND s.starts_at >= :start AND s.starts_at < :end
+            ORDER BY s.id""",
             window.params(),
         )
         tallies = []
@@ -123,8 +110,9 @@ class ReportQueries:
                 session_id=row["id"], starts_at=from_db(row["starts_at"]),  # type: ignore[arg-type]
                 asked=max(_n(row["asked"]), responses), responses=responses,
                 happier=_n(row["happier"]), same=_n(row["same"]), less_happy=_n(row["less_happy"]),
-                absent=_n(row["absent"]), connected_yes=_n(row["c_yes"]), connected_little=_n(row["c_little"]),
-                connected_not=_n(row["c_not"]), on_behalf=_n(row["on_behalf"]),
+                absent=_n(row["absent"]), connected_yes=_n(row["connected_yes"]),
+                connected_little=_n(row["connected_little"]), connected_not=_n(row["connected_not"]),
+                on_behalf=_n(row["on_behalf"]),
             ))
         return tallies
 

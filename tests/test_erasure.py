@@ -17,6 +17,8 @@ import pytest
 from storage.presence import refresh_presence, session_counts
 from tests.conftest import COORDINATOR_ID, OTHER_COORDINATOR_ID, hub_settings, make_settings
 from tests.seed_term import seed_term, term_hub
+from tests.test_checkin_counts import counted
+from tests.test_checkin_counts import kept as kept_counts
 from tests.test_coordinator_commands import WEDNESDAY
 from tests.test_join import join_as_family
 from tests.test_rights import seed_a_term
@@ -41,11 +43,12 @@ async def dump(store) -> Dump:
     kept = await store.db.fetchall(f"SELECT {counts} FROM session_counts ORDER BY session_id")
     defined = await store.db.fetchall(f"SELECT {counts} FROM ({session_counts('1')}) ORDER BY session_id")
     assert [tuple(row) for row in kept] == [tuple(row) for row in defined]
+    assert await kept_counts(store.db.reader) == await counted(store.db.reader)  # the check-in counts (017) too
     tables = [row[0] for row in await store.db.fetchall(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     result: Dump = {}
     for name in tables:
-        if name in ("session_counts", "session_counts_stale"):
+        if name in ("session_counts", "session_counts_stale", "checkin_counts"):
             continue
         derived = name in ("presence", "presence_stale", "first_visits")
         rows = await store.db.fetchall(f'SELECT * FROM "{name}"' if derived
