@@ -5,7 +5,8 @@
 Method (figures in docs/benchmarks.md, "Check-in counts kept as answers arrive (migration 017)"):
 - The hub of bench/summary_bench.py, seeded the same way (5,000 members, a year of weekly sessions and answers).
 - Reads, in one process on one database, alternated round by round: the check-in totals as main counted them
-  (the GROUP BY over every check-in and sent check-in message of the window, `OLD` below, word for word), as
+  (the GROUP BY over every check-in and sent check-in message of the window, word for word: `old_tallies` of
+  tests/test_checkin_counts.py), as
   `Store.checkin_tallies` reads them now (the kept `checkin_counts`), and the yardstick, the bare aggregate of
   bench/summary_bench.py (`BARE`), each over the year and over the term (Autumn 2026 to the week summarised).
   Each figure is the median of `--repeat` runs after a warm-up; every round checks old and new agree.
@@ -38,56 +39,18 @@ from bot.config import HubSettings
 from bot.reports.funder_report import gather_report
 from bot.reports.weekly_summary import Period, week_before
 from storage import Store
-from storage.db import from_db, to_db
+from storage.db import to_db
 from storage.presence import Window, named_fetchall
-from storage.reports import CheckinTally, ReportQueries
-
-# storage.reports' checkin_tallies on main, before migration 017.
-OLD = """WITH held AS (
-    SELECT id, starts_at FROM sessions WHERE hub_id = :hub AND cancelled_at IS NULL
-    AND starts_at <= :now AND starts_at >= :start AND starts_at < :end
-),
-asked AS (
-    SELECT h.id, COUNT(*) AS n FROM held h  -- CROSS JOIN: by session, not every sent message
-    CROSS JOIN deliveries d ON d.session_id = h.id AND d.kind = 'checkin' WHERE d.state = 'sent'
-    GROUP BY h.id
-),
-answers AS (
-    SELECT h.id,
-           COUNT(*) FILTER (WHERE c.feeling IS NOT NULL OR c.absent = 1 OR c.connected IS NOT NULL)
-               AS responses,
-           SUM(c.feeling = 'happier') AS happier, SUM(c.feeling = 'same') AS same,
-           SUM(c.feeling = 'less_happy') AS less_happy, SUM(c.absent = 1) AS absent,
-           SUM(c.connected = 'yes') AS c_yes, SUM(c.connected = 'a_little') AS c_little,
-           SUM(c.connected = 'not_really') AS c_not,
-           SUM(c.answered_as = 'on_behalf' AND c.feeling IS NOT NULL) AS on_behalf
-    FROM held h CROSS JOIN checkins c ON c.session_id = h.id GROUP BY h.id
-)
-SELECT h.id, h.starts_at, asked.n AS asked, answers.*
-FROM held h LEFT JOIN asked ON asked.id = h.id LEFT JOIN answers ON answers.id = h.id
-ORDER BY h.id"""
+from storage.reports import ReportQueries
+from tests.test_checkin_counts import old_tallies
 
 TRIGGERS = ("checkin_counts_checkin_insert", "checkin_counts_checkin_update", "checkin_counts_checkin_delete",
             "checkin_counts_delivery_insert", "checkin_counts_delivery_update", "checkin_counts_delivery_delete")
 
 
-def _n(value: Any) -> int:
-    return int(value or 0)
-
-
-async def old_checkin_tallies(self: ReportQueries, window: Window) -> list[CheckinTally]:
-    rows = await named_fetchall(self.db, OLD, window.params())
-    tallies = []
-    for row in rows:
-        responses = _n(row["responses"])
-        tallies.append(CheckinTally(
-            session_id=row["id"], starts_at=from_db(row["starts_at"]),  # type: ignore[arg-type]
-            asked=max(_n(row["asked"]), responses), responses=responses,
-            happier=_n(row["happier"]), same=_n(row["same"]), less_happy=_n(row["less_happy"]),
-            absent=_n(row["absent"]), connected_yes=_n(row["c_yes"]), connected_little=_n(row["c_little"]),
-            connected_not=_n(row["c_not"]), on_behalf=_n(row["on_behalf"]),
-        ))
-    return tallies
+# What checkin_tallies returned before migration 017 (the old GROUP BY, word for word), as a method of the Store:
+# the same oracle tests/test_checkin_counts.py checks the kept counts against.
+old_checkin_tallies = old_tallies
 
 
 async def median_ms(repeat: int, job: Callable[[], Awaitable[Any]]) -> float:
