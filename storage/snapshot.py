@@ -26,7 +26,7 @@ from storage.presence import (
     week_numbers,
 )
 
-EVENT_KINDS = "('sharing', 'celebration')"  # reach through these is indirect
+EVENT_KINDS = frozenset({"sharing", "celebration"})  # reach through these is indirect
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +117,6 @@ _ROWS = """(SELECT * FROM presence INDEXED BY {index} WHERE hub_id = :snap_hub A
               AND starts_at < :snap_end AND starts_at <= :snap_now)"""
 BY_SESSION = _ROWS.format(index="presence_by_session")
 BY_PERSON = _ROWS.format(index="presence_by_person")
-# The rows of one session `w` (already within the window): an equality look-up, not a range.
-AT_SESSION = ("presence p INDEXED BY presence_by_session"
-              " ON p.hub_id = :hub AND p.starts_at = w.starts_at AND p.session_id = w.id")
 
 
 @asynccontextmanager
@@ -139,7 +136,7 @@ class AttendanceSnapshot:
     def __init__(self, db: Database, window: Window) -> None:
         self.db, self.window = db, window
         self.table, self.people = BY_SESSION, BY_PERSON
-        self._weeks: dict[tuple[str, str, str], PersonWeeks] = {}
+        self._people: dict[tuple[str, str, str], WindowPeople] = {}
         self._snap = {f"snap_{key}": value for key, value in window.params().items() if key != "anchor"}
 
     def _params(self, window: Window, **extra: Any) -> dict[str, Any]:
@@ -183,38 +180,37 @@ class AttendanceSnapshot:
             for row in rows
         ]
 
-    async def _person_weeks(self, window: Window) -> PersonWeeks:
-        """Who came in which week of the window (weekly sessions, people we can recognise): one pass over the
-        window's rows in session order, gathered on the reader's thread; once per window and snapshot."""
+    async def _window_people(self, window: Window) -> WindowPeople:
+        """Who came to each session of the window (people we can recognise, and the visits of those we cannot),
+        gathered on the reader's thread in one pass over the window's rows in session order; once per window
+        and snapshot."""
         params = self._params(window)
         key = (params["start"], params["end"], params["anchor"])
-        if key not in self._weeks:
-            self._weeks[key] = await self.db.read(lambda conn: _gather_person_weeks(conn, params))
-        return self._weeks[key]
+        if key not in self._people:
+            self._people[key] = await self.db.read(lambda conn: _gather_window_people(conn, params))
+        return self._people[key]
 
     async def week_tallies(self, window: Window) -> list[WeekTally]:
         """Week by week over the window (weekly sessions): people who came, and happier answers."""
-        known = (await self._person_weeks(window)).people_by_week()
+        people = await self._window_people(window)
+        known = people.weeks.people_by_week()
         rows = await named_fetchall(self.db, f"""
             WITH {week_numbers()},
-            unknown AS (
-                SELECT w.week, COUNT(*) AS n FROM wk w CROSS JOIN {AT_SESSION} AND p.person IS NULL
-                GROUP BY w.week
-            ),
             chk AS (
                 SELECT w.week, SUM(c.feeling = 'happier') AS happier, COUNT(c.feeling) AS answers
                 FROM wk w CROSS JOIN checkins c ON c.session_id = w.id GROUP BY w.week
             )
-            SELECT w.week, MIN(w.local_date) AS first_day, unknown.n AS unknown, chk.happier, chk.answers
-            FROM wk w LEFT JOIN unknown ON unknown.week = w.week LEFT JOIN chk ON chk.week = w.week
+            SELECT w.week, MIN(w.local_date) AS first_day, chk.happier, chk.answers
+            FROM wk w LEFT JOIN chk ON chk.week = w.week
             GROUP BY w.week ORDER BY w.week""", self._params(window))
         return [WeekTally(row["week"], date.fromisoformat(row["first_day"]),
-                          known.get(row["week"], 0) + _n(row["unknown"]), _n(row["happier"]), _n(row["answers"]))
+                          known.get(row["week"], 0) + people.unknown_by_week.get(row["week"], 0),
+                          _n(row["happier"]), _n(row["answers"]))
                 for row in rows]
 
     async def return_tally(self, window: Window) -> ReturnTally:
         """The three return measures over the window's weeks, for people we can recognise week to week."""
-        return (await self._person_weeks(window)).returns()
+        return (await self._window_people(window)).weeks.returns()
 
     async def follow_ups(self, window: Window) -> list[FollowUp]:
         """Members who came earlier in the window but not to its last two weekly sessions.
@@ -253,41 +249,9 @@ class AttendanceSnapshot:
     async def reach_tally(self, window: Window) -> ReachTally:
         """People reached in the window, directly and through sharing and celebration events; new and returning.
 
-        One sorted pass over the snapshot, by (person, what, band): each group says whether it was in the
-        window, directly or through an event, and its person's first visit (first_visits) whether they came
-        before it; people, bands and visits are counted from those few thousand groups.
-        """
-        rows = await named_fetchall(self.db, f"""
-            SELECT g.person, g.what, g.band, g.n, g.direct, f.starts_at < :start AS before FROM (
-                SELECT person, what, band,
-                       SUM(starts_at >= :start AND starts_at < :end) AS n,
-                       SUM(starts_at >= :start AND starts_at < :end AND kind NOT IN {EVENT_KINDS}) AS direct
-                FROM {self.people} GROUP BY person, what, band
-            ) g LEFT JOIN first_visits f ON f.hub_id = :hub AND f.person = g.person
-            ORDER BY g.what, g.band""", self._params(window))
-        people: dict[int, list[bool]] = {}  # person: [direct, before]
-        bands: dict[tuple[str, str | None], list[int]] = {}  # (what, band): [people, visits]
-        direct_visits = indirect_visits = 0
-        for row in rows:
-            if not row["n"]:
-                continue
-            band = bands.setdefault((row["what"], row["band"]), [0, 0])
-            if row["person"] is None:
-                band[1] += row["n"]
-                direct_visits += row["direct"]
-                indirect_visits += row["n"] - row["direct"]
-                continue
-            band[0] += 1
-            seen = people.setdefault(row["person"], [False, bool(row["before"])])  # first came before the window
-            seen[0] = seen[0] or row["direct"] > 0
-        returning = sum(1 for _, before in people.values() if before)
-        direct_people = sum(1 for direct, _ in people.values() if direct)
-        return ReachTally(
-            direct_people=direct_people, direct_visits=direct_visits,
-            indirect_people=len(people) - direct_people, indirect_visits=indirect_visits,
-            new=len(people) - returning, returning=returning,
-            by_band=tuple(BandCount(what, band, n, visits) for (what, band), (n, visits) in bands.items()),
-        )
+        From the window's people gathered in one pass (WindowPeople): people are sets of ids, bands the distinct
+        people in each; new people are those whose first visit to the hub (first_visits) is in the window."""
+        return (await self._window_people(window)).reach()
 
     async def attendance_rows(self, window: Window) -> list[AttendanceRow]:
         return [attendance_row(row) for row in await self.attendance_records(window)]
@@ -332,20 +296,88 @@ class PersonWeeks:
 
 
 # Each weekly session's people as one list (SQLite joins them, Python splits them: no row per person to build).
-_PERSON_WEEKS = f"""WITH {week_numbers()} SELECT w.week, group_concat(p.person) FROM wk w CROSS JOIN {AT_SESSION}
-    WHERE p.person IS NOT NULL GROUP BY w.id"""
-_LAST_WEEK = f"WITH {week_numbers()} SELECT COALESCE(MAX(week), 0) FROM wk"
+@dataclass(frozen=True, slots=True)
+class WindowPeople:
+    """Who came to a window's sessions, as sets: the people we can recognise (members; companions as minus
+    their id), whether each came directly (not only to sharing and celebration events), the distinct people of
+    each (what, band), and the visits of walk-ins and anonymised answers, which are counted per visit."""
+
+    weeks: PersonWeeks  # weekly sessions only
+    unknown_by_week: dict[int, int]  # walk-in and anonymous visits at each week's weekly sessions
+    everyone: set[int]
+    direct: set[int]
+    new: set[int]  # whose first visit to the hub is in the window
+    bands: dict[tuple[str, str | None], set[int]]
+    visits: dict[tuple[str, str | None], list[int]]  # (what, band): [direct visits, visits at events]
+
+    def reach(self) -> ReachTally:
+        direct_visits = sum(direct for direct, _ in self.visits.values())
+        indirect_visits = sum(events for _, events in self.visits.values())
+        new = len(self.new & self.everyone)
+        counts = {key: [len(people), 0] for key, people in self.bands.items()}
+        for key, (direct, events) in self.visits.items():
+            counts.setdefault(key, [0, 0])[1] += direct + events
+        return ReachTally(
+            direct_people=len(self.direct), direct_visits=direct_visits,
+            indirect_people=len(self.everyone) - len(self.direct), indirect_visits=indirect_visits,
+            new=new, returning=len(self.everyone) - new,
+            by_band=tuple(BandCount(what, band, people, visits)
+                          for (what, band), (people, visits) in sorted(counts.items(), key=_band_order)),
+        )
 
 
-def _gather_person_weeks(conn: sqlite3.Connection, params: dict[str, Any]) -> PersonWeeks:
-    """PersonWeeks from the window's sessions (on the reader's thread)."""
+def _band_order(item: tuple[tuple[str, str | None], list[int]]) -> tuple[str, bool, str]:
+    (what, band), _ = item
+    return what, band is not None, band or ""
+
+
+# One row per session and kind of person (what), in the order of the session index, so SQLite groups as it
+# reads and sorts nothing: the people as one string of ids, their bands as another in the same order ('' for
+# none; persons are NULL exactly for walk-ins and anonymised answers, so a group is all one or the other).
+_WINDOW_ROWS = """SELECT p.session_id, p.kind, p.what, group_concat(p.person),
+    group_concat(COALESCE(p.band, ''), char(31)), COUNT(*)
+    FROM presence p INDEXED BY presence_by_session WHERE p.hub_id = :hub AND p.starts_at >= :start
+    AND p.starts_at < :end AND p.starts_at <= :now GROUP BY p.starts_at, p.session_id, p.what"""
+_WEEK_OF = f"WITH {week_numbers()} SELECT id, week FROM wk"
+_NEW = """SELECT person FROM first_visits INDEXED BY first_visits_by_start
+    WHERE hub_id = :hub AND starts_at >= :start AND starts_at < :end AND starts_at <= :now"""
+
+
+def _gather_window_people(conn: sqlite3.Connection, params: dict[str, Any]) -> WindowPeople:
+    """WindowPeople from the window's rows (on the reader's thread)."""
     cursor = conn.cursor()
     cursor.row_factory = None
+    week_of = dict(cursor.execute(_WEEK_OF, params).fetchall())
     by_week: dict[int, set[int]] = {}
-    for week, people in cursor.execute(_PERSON_WEEKS, params):
-        by_week.setdefault(week, set()).update(map(int, people.split(",")))
-    (last,) = cursor.execute(_LAST_WEEK, params).fetchone()
-    return PersonWeeks(int(last), by_week)
+    unknown: Counter[int] = Counter()
+    everyone: set[int] = set()
+    direct: set[int] = set()
+    bands: dict[tuple[str, str | None], set[int]] = {}
+    visits: dict[tuple[str, str | None], list[int]] = {}
+    for session_id, kind, what, persons, band_list, n in cursor.execute(_WINDOW_ROWS, params).fetchall():
+        week = week_of.get(session_id)
+        labels = band_list.split("\x1f")
+        if persons is None:  # walk-ins, anonymised answers: visits
+            if week is not None:
+                unknown[week] += n
+            for band, count in Counter(labels).items():
+                visits.setdefault((what, band or None), [0, 0])[kind in EVENT_KINDS] += count
+            continue
+        ids = list(map(int, persons.split(",")))
+        people = set(ids)
+        everyone |= people
+        if kind not in EVENT_KINDS:
+            direct |= people
+        if week is not None:
+            by_week.setdefault(week, set()).update(people)
+        if labels.count(labels[0]) == len(labels):
+            bands.setdefault((what, labels[0] or None), set()).update(people)
+        else:
+            for person, band in zip(ids, labels, strict=True):
+                bands.setdefault((what, band or None), set()).add(person)
+    new = {person for (person,) in cursor.execute(_NEW, params)}
+    return WindowPeople(PersonWeeks(max(week_of.values(), default=0), by_week), dict(unknown), everyone, direct, new,
+                        bands, visits)
 
 
 def attendance_row(row: aiosqlite.Row) -> AttendanceRow:
