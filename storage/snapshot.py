@@ -8,12 +8,14 @@ asks their first visit to the hub, kept beside attendance in `first_visits` (mig
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import compress
 from typing import Any
 
 import aiosqlite
@@ -332,9 +334,10 @@ def _band_order(item: tuple[tuple[str, str | None], list[int]]) -> tuple[str, bo
 
 
 # One row per session and kind of person (what), in the order of the session index, so SQLite groups as it
-# reads and sorts nothing: the people as one string of ids, their bands as another in the same order ('' for
-# none; persons are NULL exactly for walk-ins and anonymised answers, so a group is all one or the other).
-_WINDOW_ROWS = """SELECT p.session_id, p.kind, p.what, group_concat(p.person),
+# reads and sorts nothing: the people as one JSON list of ids (which Python reads faster than any split), their
+# bands as a string in the same order ('' for none). Persons are NULL exactly for walk-ins and anonymised answers,
+# so a group is all one or the other.
+_WINDOW_ROWS = """SELECT p.session_id, p.kind, p.what, CASE WHEN COUNT(p.person) THEN json_group_array(p.person) END,
     group_concat(COALESCE(p.band, ''), char(31)), COUNT(*)
     FROM presence p INDEXED BY presence_by_session WHERE p.hub_id = :hub AND p.starts_at >= :start
     AND p.starts_at < :end AND p.starts_at <= :now GROUP BY p.starts_at, p.session_id, p.what"""
@@ -363,7 +366,7 @@ def _gather_window_people(conn: sqlite3.Connection, params: dict[str, Any]) -> W
             for band, count in Counter(labels).items():
                 visits.setdefault((what, band or None), [0, 0])[kind in EVENT_KINDS] += count
             continue
-        ids = list(map(int, persons.split(",")))
+        ids = json.loads(persons)
         people = set(ids)
         everyone |= people
         if kind not in EVENT_KINDS:
@@ -372,9 +375,9 @@ def _gather_window_people(conn: sqlite3.Connection, params: dict[str, Any]) -> W
             by_week.setdefault(week, set()).update(people)
         if labels.count(labels[0]) == len(labels):
             bands.setdefault((what, labels[0] or None), set()).update(people)
-        else:
-            for person, band in zip(ids, labels, strict=True):
-                bands.setdefault((what, band or None), set()).add(person)
+        else:  # a few bands: each one's people picked out of the group in one pass (in C, not a Python loop)
+            for band in set(labels):
+                bands.setdefault((what, band or None), set()).update(compress(ids, map(band.__eq__, labels)))
     new = {person for (person,) in cursor.execute(_NEW, params)}
     return WindowPeople(PersonWeeks(max(week_of.values(), default=0), by_week), dict(unknown), everyone, direct, new,
                         bands, visits)
