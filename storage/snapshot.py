@@ -193,17 +193,15 @@ class AttendanceSnapshot:
         return self._people[key]
 
     async def week_tallies(self, window: Window) -> list[WeekTally]:
-        """Week by week over the window (weekly sessions): people who came, and happier answers."""
+        """Week by week over the window (weekly sessions): people who came, and happier answers (of the check-in
+        counts kept per session, checkin_counts: every answer has one of the three feelings or none)."""
         people = await self._window_people(window)
         known = people.weeks.people_by_week()
         rows = await named_fetchall(self.db, f"""
-            WITH {week_numbers()},
-            chk AS (
-                SELECT w.week, SUM(c.feeling = 'happier') AS happier, COUNT(c.feeling) AS answers
-                FROM wk w CROSS JOIN checkins c ON c.session_id = w.id GROUP BY w.week
-            )
-            SELECT w.week, MIN(w.local_date) AS first_day, chk.happier, chk.answers
-            FROM wk w LEFT JOIN chk ON chk.week = w.week
+            WITH {week_numbers()}
+            SELECT w.week, MIN(w.local_date) AS first_day, SUM(k.happier) AS happier,
+                   SUM(k.happier + k.same + k.less_happy) AS answers
+            FROM wk w LEFT JOIN checkin_counts k ON k.session_id = w.id
             GROUP BY w.week ORDER BY w.week""", self._params(window))
         return [WeekTally(row["week"], date.fromisoformat(row["first_day"]),
                           known.get(row["week"], 0) + people.unknown_by_week.get(row["week"], 0),

@@ -74,9 +74,13 @@ async def counts_worked_out(store: Store) -> list[tuple]:
     return [tuple(row) for row in rows]
 
 
-async def window_figures_read_plainly(store: Store, window: Window) -> tuple[ReachTally, dict, int]:
-    """Reach, who came each week and the last week of `window`, read in plain Python from the definition's rows
-    (not the kept tables): a person is new when their first visit to the hub is in the window."""
+Figures = tuple[ReachTally, dict[int, tuple[int, int, int]], int]  # reach, week: (came, happier, answers), weeks
+
+
+async def window_figures_read_plainly(store: Store, window: Window) -> Figures:
+    """Reach, who came each week (and their happier answers), and the last week of `window`, read in plain Python
+    from the definition's rows (not the kept tables): a person is new when their first visit to the hub is in the
+    window."""
     params = window.params()
     rows = [row for row in await worked_out(store)
             if row[1] == window.hub_id and params["start"] <= row[2] < params["end"] and row[2] <= params["now"]]
@@ -112,16 +116,21 @@ async def window_figures_read_plainly(store: Store, window: Window) -> tuple[Rea
         new=new, returning=len(everyone) - new,
         by_band=tuple(BandCount(what, band, len(bands.get((what, band), ())), sum(visits.get((what, band), ())))
                       for what, band in keys))
-    attended = {week: len(by_week.get(week, ())) + unknown[week] for week in numbered.values()}
-    return reach, attended, max(numbered.values(), default=0)
+    feelings: dict[int, list[int]] = {week: [0, 0] for week in numbered.values()}  # [happier, answers]
+    for session, feeling in await store.db.fetchall("SELECT session_id, feeling FROM checkins"):
+        if session in week_of and feeling is not None:
+            feelings[week_of[session]][0] += feeling == "happier"
+            feelings[week_of[session]][1] += 1
+    weeks = {week: (len(by_week.get(week, ())) + unknown[week], *feelings[week]) for week in numbered.values()}
+    return reach, weeks, max(numbered.values(), default=0)
 
 
-async def window_figures_as_counted(store: Store, window: Window) -> tuple[ReachTally, dict, int]:
+async def window_figures_as_counted(store: Store, window: Window) -> Figures:
     async with store.attendance_snapshot(window) as snapshot:
         reach = await snapshot.reach_tally(window)
         weeks = await snapshot.week_tallies(window)
         returns = await snapshot.return_tally(window)
-    return reach, {w.week: w.attended for w in weeks}, returns.weeks
+    return reach, {w.week: (w.attended, w.happier, w.answers) for w in weeks}, returns.weeks
 
 
 async def all_kept_equal_their_definitions(store: Store) -> bool:
