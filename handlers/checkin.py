@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.domain import checkins as checkin_rules
@@ -24,7 +23,7 @@ from bot.jobs.safeguarding import low_answer_reply
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.common import refuse
+from handlers.common import edit_tapped, refuse
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
@@ -33,11 +32,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], group: int)
 
 async def edit_message(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Change the tapped message; a second tap on the same button ("not modified") is harmless."""
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
+    await edit_tapped(query, text, markup)
 
 
 def in_private_chat(query: CallbackQuery) -> bool:

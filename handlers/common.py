@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -91,6 +92,28 @@ async def refuse(svc: Services, asked: Update | CallbackQuery, key: str = "commo
         await query.answer(text, show_alert=True)
     elif isinstance(asked, Update) and asked.effective_message is not None:
         await asked.effective_message.reply_text(text)
+
+
+async def edit_tapped(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Change the message a button was tapped on (no keyboard when `markup` is None); a second tap on the same
+    button ("message is not modified") is harmless.
+
+    Sent as PTB's edit_message_text sends it (the same request, rate limiter and errors), but Telegram's answer,
+    the edited message, is not turned into a Message object nobody reads: building it was a sixth of an RSVP tap's
+    CPU (docs/benchmarks.md, issue 12). PTB's public do_api_request would warn on every call that the method
+    exists, so this asks `_post`, the method every PTB request goes through."""
+    message = query.message
+    try:
+        if message is None:  # a message sent through inline mode: only PTB's own method knows how to edit it
+            await query.edit_message_text(text, reply_markup=markup)
+            return
+        data: dict[str, Any] = {"chat_id": message.chat.id, "message_id": message.message_id, "text": text}
+        if markup is not None:
+            data["reply_markup"] = markup
+        await query.get_bot()._post("editMessageText", data)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
 
 
 async def close_question(query: CallbackQuery, choice: str) -> None:

@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.config import HubSettings
@@ -27,7 +26,7 @@ from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import grid
 from bot.messages.session_card import RSVP_PREFIX, heading, rsvp_data, short_when
 from bot.services import Services, services
-from handlers.common import reader_language, refuse
+from handlers.common import edit_tapped, reader_language, refuse
 from storage.rsvps import KEEP, RsvpChange
 
 log = logging.getLogger(__name__)
@@ -163,7 +162,7 @@ async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation,
     text = f"{heading(svc.texts, invitation.session, hub, lang)}\n\n{svc.texts.get('rsvp.who_question', lang)}"
     await query.answer(note, show_alert=alert)
     if _genuine(query):
-        await _edit(query, text, markup)
+        await edit_tapped(query, text, markup)
 
 
 async def _toggle_who(svc: Services, query: CallbackQuery, invitation: Invitation, mask: int,
@@ -256,7 +255,7 @@ async def _show_card(svc: Services, query: CallbackQuery, invitation: Invitation
     if hub is None or not _genuine(query):
         return
     text, markup = await member_card(svc, invitation, hub, svc.clock.now())
-    await _edit(query, text, markup)
+    await edit_tapped(query, text, markup)
 
 
 def _chosen(invitation: Invitation, companions: list[Companion]) -> list[Companion]:
@@ -280,7 +279,7 @@ async def _over_party_limit(svc: Services, query: CallbackQuery, invitation: Inv
     confirm = [(svc.texts.get("rsvp.confirm_button", lang), rsvp_data(invitation.session.id, "c0"))]
     markup = InlineKeyboardMarkup([*grid(items, per_row=2).inline_keyboard, *grid(confirm).inline_keyboard])
     text = f"{heading(svc.texts, invitation.session, hub, lang)}\n\n{svc.texts.get('rsvp.who_question', lang)}"
-    await _edit(query, text, markup)
+    await edit_tapped(query, text, markup)
 
 
 def _party_words(svc: Services, hub: HubSettings, lang: str) -> str:
@@ -300,13 +299,3 @@ def _genuine(query: CallbackQuery) -> bool:
     if markup is None:
         return False
     return any(button.callback_data == query.data for row in markup.inline_keyboard for button in row)
-
-
-async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in exc.message:
-            raise
-
-
