@@ -295,7 +295,6 @@ class PersonWeeks:
                            people=len(early))
 
 
-# Each weekly session's people as one list (SQLite joins them, Python splits them: no row per person to build).
 @dataclass(frozen=True, slots=True)
 class WindowPeople:
     """Who came to a window's sessions, as sets: the people we can recognise (members; companions as minus
@@ -371,6 +370,8 @@ def _gather_window_people(conn: sqlite3.Connection, params: dict[str, Any]) -> W
             direct |= people
         if week is not None:
             by_week.setdefault(week, set()).update(people)
+        if len(labels) != len(ids):  # a band holding the separator: refuse rather than count the wrong people
+            raise ValueError(f"session {session_id}: {len(ids)} people but {len(labels)} bands")
         if labels.count(labels[0]) == len(labels):
             bands.setdefault((what, labels[0] or None), set()).update(people)
         else:  # a few bands: each one's people picked out of the group in one pass (in C, not a Python loop)
