@@ -16,9 +16,6 @@ import aiosqlite
 from storage.db import Database
 from storage.presence import Window, named_fetchall
 
-EVENT_KINDS = ("sharing", "celebration")  # reach through these is indirect
-_EVENTS = "('sharing', 'celebration')"
-
 
 @dataclass(frozen=True, slots=True)
 class PairTally:
