@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.domain import checkins as checkin_rules
@@ -28,11 +28,6 @@ from handlers.common import edit_tapped, refuse
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
     application.add_handler(CallbackQueryHandler(on_checkin, pattern=rf"^{checkins.PREFIX}:"), group)
-
-
-async def edit_message(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Change the tapped message; a second tap on the same button ("not modified") is harmless."""
-    await edit_tapped(query, text, markup)
 
 
 def in_private_chat(query: CallbackQuery) -> bool:
@@ -92,7 +87,7 @@ async def _who(svc: Services, query: CallbackQuery, member: Member, ctx: Context
         await svc.store.set_answer_mode(member.id, value, svc.clock.now())
     mode = await svc.store.answer_mode(member.id)
     ctx = replace(ctx, supported=await checkins.supported_name(svc, member, mode))
-    await edit_message(query, *checkins.view(svc, "feeling", ctx))
+    await edit_tapped(query, *checkins.view(svc, "feeling", ctx))
     await query.answer()
 
 
@@ -104,13 +99,13 @@ async def _change(svc: Services, query: CallbackQuery, ctx: Context, value: str)
     if svc.clock.now() >= checkins.change_deadline(current.first_answered_at, ctx.window_hours):
         await _refuse_change(svc, query, ctx)
         return
-    await edit_message(query, *checkins.view(svc, "feeling", ctx))
+    await edit_tapped(query, *checkins.view(svc, "feeling", ctx))
     await query.answer()
 
 
 async def _refuse_change(svc: Services, query: CallbackQuery, ctx: Context) -> None:
     window = checkins.window_words(ctx.window_hours, ctx.lang)
-    await edit_message(query, checkins.closed_view(svc, ctx, "checkin.change_closed", window=window))
+    await edit_tapped(query, checkins.closed_view(svc, ctx, "checkin.change_closed", window=window))
     await refuse(svc, query, "checkin.change_closed_short", lang=ctx.lang)
 
 
@@ -121,12 +116,12 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
         return
     mode = await svc.store.answer_mode(member.id)
     if checkins.needs_who_question(member.role, mode):
-        await edit_message(query, *checkins.view(svc, "who", ctx))
+        await edit_tapped(query, *checkins.view(svc, "who", ctx))
         await query.answer()
         return
     now = svc.clock.now()
     if ctx.checkin is None and not checkin_rules.open_for_first_answer(ctx.session.ends_at, now):
-        await edit_message(query, checkins.closed_view(svc, ctx, "checkin.closed"))
+        await edit_tapped(query, checkins.closed_view(svc, ctx, "checkin.closed"))
         await refuse(svc, query, "checkin.closed", lang=ctx.lang)
         return
     changeable_after = now - timedelta(hours=ctx.window_hours)
@@ -138,7 +133,7 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
         await _refuse_change(svc, query, replace(ctx, checkin=stored))
         return
     after = replace(ctx, checkin=stored)
-    await edit_message(query, *checkins.view(svc, checkin_rules.view_after(stored, step, ctx.hub.ask_connected), after))
+    await edit_tapped(query, *checkins.view(svc, checkin_rules.view_after(stored, step, ctx.hub.ask_connected), after))
     if checkin_rules.became_low(ctx.checkin, stored):
         talk = (svc.texts.get("checkin.button_talk", ctx.lang), f"{checkins.TALK_PREFIX}:talk:s{ctx.session.id}")
         await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, ctx.lang), reply_markup=keyboard([talk]))

@@ -94,7 +94,7 @@ async def refuse(svc: Services, asked: Update | CallbackQuery, key: str = "commo
         await asked.effective_message.reply_text(text)
 
 
-async def edit_tapped(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+async def edit_tapped(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Change the message a button was tapped on (no keyboard when `markup` is None); a second tap on the same
     button ("message is not modified") is harmless.
 

@@ -23,8 +23,8 @@ from bot.jobs.safeguarding import low_answer_reply
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.checkin import edit_message, in_private_chat
-from handlers.common import refuse
+from handlers.checkin import in_private_chat
+from handlers.common import edit_tapped, refuse
 
 COMMANDS = ("checkin",)
 
@@ -75,7 +75,7 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action == "no":
         assert invite.hub_id is not None
         await measures.decline_rest(svc, member, invite.hub_id, invite.payload["term"], invite.payload["point"])
-        await edit_message(query, svc.texts.get("measure.declined", lang))
+        await edit_tapped(query, svc.texts.get("measure.declined", lang))
         await query.answer()
         return
     if action in ANSWERED_AS and member.role == "carer":
@@ -85,9 +85,9 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await refuse(svc, query, "common.old_button", lang=lang)
         return
     if needs_who_question(member.role, await svc.store.answer_mode(member.id)):
-        await edit_message(query, *measures.who_view(svc, lang, invite.id))
+        await edit_tapped(query, *measures.who_view(svc, lang, invite.id))
     else:
-        await edit_message(query, *await _next_view(svc, member, invite))
+        await edit_tapped(query, *await _next_view(svc, member, invite))
     await query.answer()
 
 
@@ -126,11 +126,11 @@ async def _step(svc: Services, query: CallbackQuery, member: Member, invite: Del
         return
     if value_text == "pause":
         await svc.store.pause_measure_run(run.id, svc.clock.now())
-        await edit_message(query, *measures.paused_view(svc, lang, run))
+        await edit_tapped(query, *measures.paused_view(svc, lang, run))
         await query.answer()
         return
     if value_text == "go":
-        await edit_message(query, *await _next_view(svc, member, invite))
+        await edit_tapped(query, *await _next_view(svc, member, invite))
         await query.answer()
         return
     item = qset.items[run.position]
@@ -147,12 +147,12 @@ async def _step(svc: Services, query: CallbackQuery, member: Member, invite: Del
         return
     text, markup = await _next_view(svc, member, invite)
     if not item.needs_signposting(value):
-        await edit_message(query, text, markup)
+        await edit_tapped(query, text, markup)
         await query.answer()
         return
     # A low answer: close this question, reply with help at once, then ask the next one below the reply.
     chosen = item.scale.labels.get(value, str(value)) if value is not None else ""
-    await edit_message(query, f"{item.text}\n\n✓ {chosen}")
+    await edit_tapped(query, f"{item.text}\n\n✓ {chosen}")
     talk = (svc.texts.get("checkin.button_talk", lang), f"sg:talk:r{run.id}")
     await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, lang), reply_markup=keyboard([talk]))
     await svc.bot.send_message(query.from_user.id, text, reply_markup=markup)

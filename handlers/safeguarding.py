@@ -18,8 +18,8 @@ from bot.domain.people import Member
 from bot.jobs import checkins, safeguarding
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.services import Services, services
-from handlers.checkin import edit_message, in_private_chat
-from handlers.common import refuse
+from handlers.checkin import in_private_chat
+from handlers.common import edit_tapped, refuse
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
@@ -93,7 +93,7 @@ async def _acknowledge(svc: Services, query: CallbackQuery, alert_text: str) -> 
     assert acknowledged is not None
     who = user.first_name if first else await _acknowledger_name(svc, acknowledged.acknowledged_by)
     text = getattr(query.message, "text", None) or ""
-    await edit_message(query, f"{text}\n\n{safeguarding.acknowledged_line(svc, acknowledged, hub, who)}")
+    await edit_tapped(query, f"{text}\n\n{safeguarding.acknowledged_line(svc, acknowledged, hub, who)}")
     key = "safeguarding.ack_thanks" if first else "safeguarding.already_acknowledged"
     await query.answer(svc.texts.get(key, safeguarding.STAFF_LANGUAGE))
 
