@@ -53,7 +53,11 @@ class Services:
     async def person(self, user: User) -> tuple[Member | None, str]:
         """The member behind a Telegram user (None for a stranger) and the language to answer them in."""
         member = await self.store.member_by_user(user.id)
-        return member, member.language if member else self.texts.best_language(user.language_code)
+        return member, self.language_for(member, user)
+
+    def language_for(self, member: Member | None, user: User) -> str:
+        """A member's own language; for a stranger, the closest one to their Telegram app's."""
+        return member.language if member else self.texts.best_language(user.language_code)
 
     def hubs_coordinated_by(self, user_id: int) -> list[HubSettings]:
         if self.settings.is_admin(user_id):

@@ -83,13 +83,16 @@ async def on_rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     svc = services(context)
-    member, lang = await svc.person(query.from_user)
     parts = parse_callback(query.data, RSVP_PREFIX, 2)
     session_id = parse_int(parts[0]) if parts else None
-    if parts is None or session_id is None or not ACTION.match(parts[1]):
+    valid = parts is not None and session_id is not None and ACTION.match(parts[1]) is not None
+    # Who tapped, their invitation and companions: one trip to SQLite's thread for the whole tap's reading.
+    tapped = await svc.store.tapped(query.from_user.id, session_id if valid else None)
+    lang = svc.language_for(tapped.member, query.from_user)
+    if parts is None or not valid:
         await refuse(svc, query, "common.old_button", lang=lang)
         return
-    invitation = await svc.store.invitation(session_id, member.id) if member else None
+    invitation = tapped.invitation
     hub = svc.hub(invitation.session.hub_id) if invitation else None
     if invitation is None or hub is None or not invitation.in_hub:
         await query.answer(svc.texts.get("rsvp.not_yours", lang), show_alert=True)
@@ -98,46 +101,45 @@ async def on_rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not invitation.session.open_at(now):
         key = "rsvp.closed_cancelled" if invitation.session.cancelled else "rsvp.closed_started"
         await query.answer(svc.texts.get(key, lang), show_alert=True)
-        await _show_card(svc, query, invitation)
+        await _show_card(svc, query, invitation, tapped.companions)
         return
     action = parts[1]
     if action == "s":  # a later date from /next: its card, in place of the list
         await query.answer()
-        await _show_card(svc, query, invitation)
+        await _show_card(svc, query, invitation, tapped.companions)
     elif action in ANSWERS:
-        await _answer(svc, query, invitation, ANSWERS[action], context)
+        await _answer(svc, query, invitation, ANSWERS[action], context, tapped.companions)
     elif action == "w":
-        await _show_who(svc, query, invitation, None)
+        await _show_who(svc, query, invitation, None, tapped.companions)
     elif action.startswith("t"):
-        await _toggle_who(svc, query, invitation, int(action[1:]), context)
+        await _toggle_who(svc, query, invitation, int(action[1:]), context, tapped.companions)
     else:
-        await _confirm_who(svc, query, invitation, int(action[1:]), context)
+        await _confirm_who(svc, query, invitation, int(action[1:]), context, tapped.companions)
 
 
 async def _answer(svc: Services, query: CallbackQuery, invitation: Invitation, answer: str,
-                  context: ContextTypes.DEFAULT_TYPE) -> None:
+                  context: ContextTypes.DEFAULT_TYPE, companions: list[Companion]) -> None:
+    """`companions` are the member's, read with the invitation."""
     hub = svc.hub(invitation.session.hub_id)
     assert hub is not None
     companion_ids: object = KEEP
     if answer != "no" and hub.max_party is not None:
-        companions = await svc.store.companions_of(invitation.member.id)
         if not within_party_limit(len(_chosen(invitation, companions)), hub.max_party):
             if hub.max_party > 0:  # more than the hub allows: they choose who comes, nothing is stored yet
-                await _over_party_limit(svc, query, invitation, hub.max_party)
+                await _over_party_limit(svc, query, invitation, hub.max_party, companions)
                 return
             companion_ids = []  # members come on their own: one tap still answers
     change = await svc.store.answer_rsvp(
         invitation.session.id, invitation.member.id, answer, svc.clock.now(),
         capacity=hub.capacity, companion_ids=companion_ids, place_notice=place_notice(invitation),
     )
-    await _answered(svc, query, invitation, change, context)
+    await _answered(svc, query, invitation, change, context, companions)
 
 
-async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation, mask: int | None, *,
-                    note: str | None = None, alert: bool = False) -> None:
+async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation, mask: int | None,
+                    companions: list[Companion], *, note: str | None = None, alert: bool = False) -> None:
     """Companions as toggles (ticked = coming, each tap saved at once) and Confirm, which closes the list."""
     lang = invitation.member.language
-    companions = await svc.store.companions_of(invitation.member.id)
     too_big = mask is not None and mask >= 1 << len(companions)
     hub = svc.hub(invitation.session.hub_id)
     assert hub is not None
@@ -166,9 +168,8 @@ async def _show_who(svc: Services, query: CallbackQuery, invitation: Invitation,
 
 
 async def _toggle_who(svc: Services, query: CallbackQuery, invitation: Invitation, mask: int,
-                      context: ContextTypes.DEFAULT_TYPE) -> None:
+                      context: ContextTypes.DEFAULT_TYPE, companions: list[Companion]) -> None:
     """A tick or an untick is saved at once, so leaving the list without Confirm loses nothing (issue 15)."""
-    companions = await svc.store.companions_of(invitation.member.id)
     lang = invitation.member.language
     hub = svc.hub(invitation.session.hub_id)
     assert hub is not None
@@ -181,7 +182,7 @@ async def _toggle_who(svc: Services, query: CallbackQuery, invitation: Invitatio
         await query.answer(_party_words(svc, hub, lang), show_alert=True)
         return
     if not answered:  # choosing who comes before answering: stored when they Confirm
-        await _show_who(svc, query, invitation, mask)
+        await _show_who(svc, query, invitation, mask, companions)
         return
     change = await _save_who(svc, invitation, companions, mask)
     if change.promoted:
@@ -192,8 +193,7 @@ async def _toggle_who(svc: Services, query: CallbackQuery, invitation: Invitatio
         note, alert = svc.texts.get("rsvp.waitlisted", lang, position=change.waitlist_position), True
     else:
         note, alert = svc.texts.get("who_is_coming.saved", lang), False
-    fresh = await svc.store.invitation(invitation.session.id, invitation.member.id)
-    await _show_who(svc, query, fresh or invitation, None, note=note, alert=alert)
+    await _show_who(svc, query, change.invitation or invitation, None, companions, note=note, alert=alert)
 
 
 async def _save_who(svc: Services, invitation: Invitation, companions: list[Companion], mask: int) -> RsvpChange:
@@ -209,8 +209,7 @@ async def _save_who(svc: Services, invitation: Invitation, companions: list[Comp
 
 
 async def _confirm_who(svc: Services, query: CallbackQuery, invitation: Invitation, mask: int,
-                       context: ContextTypes.DEFAULT_TYPE) -> None:
-    companions = await svc.store.companions_of(invitation.member.id)
+                       context: ContextTypes.DEFAULT_TYPE, companions: list[Companion]) -> None:
     lang = invitation.member.language
     if not companions or mask >= 1 << len(companions):
         await refuse(svc, query, "common.old_button", lang=lang)
@@ -221,11 +220,11 @@ async def _confirm_who(svc: Services, query: CallbackQuery, invitation: Invitati
         await query.answer(_party_words(svc, hub, lang), show_alert=True)
         return
     change = await _save_who(svc, invitation, companions, mask)
-    await _answered(svc, query, invitation, change, context)
+    await _answered(svc, query, invitation, change, context, companions)
 
 
 async def _answered(svc: Services, query: CallbackQuery, invitation: Invitation, change: RsvpChange,
-                    context: ContextTypes.DEFAULT_TYPE) -> None:
+                    context: ContextTypes.DEFAULT_TYPE, companions: list[Companion]) -> None:
     """Tell the person what happened (a short note, or an alert when it needs reading), then show the card."""
     lang = invitation.member.language
     if change.promoted:
@@ -239,22 +238,24 @@ async def _answered(svc: Services, query: CallbackQuery, invitation: Invitation,
     else:
         note = query.answer(svc.texts.get("rsvp.thanks", lang))
     # The answer is stored: the note and the card go to Telegram together, one round trip instead of two.
-    await asyncio.gather(note, _refresh_card(svc, query, invitation, change.invitation))
+    await asyncio.gather(note, _refresh_card(svc, query, invitation, change.invitation, companions))
 
 
-async def _refresh_card(svc: Services, query: CallbackQuery, invitation: Invitation,
-                        fresh: Invitation | None = None) -> None:
+async def _refresh_card(svc: Services, query: CallbackQuery, invitation: Invitation, fresh: Invitation | None,
+                        companions: list[Companion]) -> None:
     """The card as stored now: `fresh` was read in the answer's own transaction (no second read)."""
     fresh = fresh or await svc.store.invitation(invitation.session.id, invitation.member.id)
     if fresh is not None:
-        await _show_card(svc, query, fresh)
+        await _show_card(svc, query, fresh, companions)
 
 
-async def _show_card(svc: Services, query: CallbackQuery, invitation: Invitation) -> None:
+async def _show_card(svc: Services, query: CallbackQuery, invitation: Invitation,
+                     companions: list[Companion]) -> None:
+    """`companions` are the member's, read with the tap (their list does not change with an answer)."""
     hub = svc.hub(invitation.session.hub_id)
     if hub is None or not _genuine(query):
         return
-    text, markup = await member_card(svc, invitation, hub, svc.clock.now())
+    text, markup = await member_card(svc, invitation, hub, svc.clock.now(), companions)
     await edit_tapped(query, text, markup)
 
 
@@ -265,7 +266,8 @@ def _chosen(invitation: Invitation, companions: list[Companion]) -> list[Compani
     return [c for c in companions if c.id in invitation.companion_ids]
 
 
-async def _over_party_limit(svc: Services, query: CallbackQuery, invitation: Invitation, max_party: int) -> None:
+async def _over_party_limit(svc: Services, query: CallbackQuery, invitation: Invitation, max_party: int,
+                           companions: list[Companion]) -> None:
     """A Yes or Maybe that would bring more companions than the hub allows: say so, and open the choice of who
     is coming with nobody ticked. Nothing is stored until they confirm a party that fits."""
     hub = svc.hub(invitation.session.hub_id)
@@ -274,7 +276,6 @@ async def _over_party_limit(svc: Services, query: CallbackQuery, invitation: Inv
     await query.answer(_party_words(svc, hub, lang), show_alert=True)
     if not _genuine(query):
         return
-    companions = await svc.store.companions_of(invitation.member.id)
     items = [(c.name, rsvp_data(invitation.session.id, f"t{1 << index}")) for index, c in enumerate(companions)]
     confirm = [(svc.texts.get("rsvp.confirm_button", lang), rsvp_data(invitation.session.id, "c0"))]
     markup = InlineKeyboardMarkup([*grid(items, per_row=2).inline_keyboard, *grid(confirm).inline_keyboard])

@@ -5,9 +5,11 @@ use it without importing each other."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
+from bot.domain.people import Companion
 from bot.domain.sessions import Invitation
-from storage.members import Member
+from storage.members import Member, companions_in, member_by_user_in
 from storage.sessions import SESSION_COLUMNS, session_from_row
 
 _SESSION_AS = ", ".join(f"s.{column.strip()}" for column in SESSION_COLUMNS.split(","))
@@ -53,3 +55,24 @@ def invitation_in(conn: sqlite3.Connection, *, session_id: int, member_id: int) 
         companion_ids=chosen,
         waitlist_position=row["position"] or None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Tapped:
+    """Who tapped a session's button, their invitation to it and their companions: a tap's reads in one trip."""
+
+    member: Member | None
+    invitation: Invitation | None
+    companions: list[Companion]
+
+
+def tapped_in(conn: sqlite3.Connection, *, telegram_user_id: int, session_id: int | None) -> Tapped:
+    """The member behind a Telegram user; with a session, their invitation to it and, when there is one, their
+    companions (what the card and the party limit need). Each statement sees what is committed when it runs."""
+    member = member_by_user_in(conn, telegram_user_id=telegram_user_id)
+    if member is None or session_id is None:
+        return Tapped(member, None, [])
+    invitation = invitation_in(conn, session_id=session_id, member_id=member.id)
+    if invitation is None:
+        return Tapped(member, None, [])
+    return Tapped(member, invitation, companions_in(conn, member_id=member.id))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -39,6 +41,23 @@ def _member(row: aiosqlite.Row) -> Member:
     )
 
 
+def member_by_user_in(conn: sqlite3.Connection, *, telegram_user_id: int) -> Member | None:
+    """MemberQueries.member_by_user on SQLite's thread (also as the first step of a tap: storage/invitations.py)."""
+    row = conn.execute(f"SELECT {_MEMBER_COLUMNS} FROM members WHERE telegram_user_id = ?",
+                       (telegram_user_id,)).fetchone()
+    return _member(row) if row else None
+
+
+def companions_in(conn: sqlite3.Connection, *, member_id: int) -> list[Companion]:
+    """The member's companions still listed, oldest first (the order their buttons are shown in)."""
+    rows = conn.execute(
+        "SELECT id, member_id, name, age_band, relationship FROM companions"
+        " WHERE member_id = ? AND removed_at IS NULL ORDER BY id",
+        (member_id,),
+    ).fetchall()
+    return [Companion(r["id"], r["member_id"], r["name"], r["age_band"], r["relationship"]) for r in rows]
+
+
 class MemberQueries:
     """Mixed into Store: everything about who belongs where and what they agreed to."""
 
@@ -62,10 +81,7 @@ class MemberQueries:
         return [HubRow(row["id"], row["name"], row["venue"], row["timezone"]) for row in rows]
 
     async def member_by_user(self, telegram_user_id: int) -> Member | None:
-        row = await self.db.fetchone(
-            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE telegram_user_id = ?", (telegram_user_id,)
-        )
-        return _member(row) if row else None
+        return await self.db.read(partial(member_by_user_in, telegram_user_id=telegram_user_id))
 
     async def member_by_id(self, member_id: int) -> Member | None:
         row = await self.db.fetchone(f"SELECT {_MEMBER_COLUMNS} FROM members WHERE id = ?", (member_id,))
@@ -95,12 +111,7 @@ class MemberQueries:
         return [_member(row) for row in rows]
 
     async def companions_of(self, member_id: int) -> list[Companion]:
-        rows = await self.db.fetchall(
-            "SELECT id, member_id, name, age_band, relationship FROM companions"
-            " WHERE member_id = ? AND removed_at IS NULL ORDER BY id",
-            (member_id,),
-        )
-        return [Companion(r["id"], r["member_id"], r["name"], r["age_band"], r["relationship"]) for r in rows]
+        return await self.db.read(partial(companions_in, member_id=member_id))
 
     async def consents_of(self, member_id: int) -> list[Consent]:
         rows = await self.db.fetchall(

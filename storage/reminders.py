@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.domain.sessions import Announcement, Invitation
 from storage.db import Database, from_db, to_db
-from storage.invitations import invitation_in
+from storage.invitations import Tapped, invitation_in, tapped_in
 from storage.rsvps import Headcount, session_tallies_in
 from storage.sessions import SESSION_COLUMNS, Session, session_from_row
 
@@ -100,6 +100,11 @@ class ReminderQueries:
     async def invitation(self, session_id: int, member_id: int) -> Invitation | None:
         """Everything a reminder needs about a member and a session, in one trip to SQLite's thread."""
         return await self.db.read(partial(invitation_in, session_id=session_id, member_id=member_id))
+
+    async def tapped(self, telegram_user_id: int, session_id: int | None) -> Tapped:
+        """A session button's tap: the member, their invitation and their companions, in one trip to SQLite's
+        thread (not three: under load each trip waits for a thread to be given a core)."""
+        return await self.db.read(partial(tapped_in, telegram_user_id=telegram_user_id, session_id=session_id))
 
     async def upcoming_sessions_of_member(self, member_id: int, now: datetime, limit: int) -> list[Session]:
         """Open sessions of every hub the member belongs to, soonest first."""

@@ -1,6 +1,7 @@
 """The per-tap shortcuts skip only what they may: a member seen writing is still reachable again after a
 block, and a tap on a session without a capacity still moves everyone waiting up; an answer is one trip to
-SQLite's thread, committed when it returns, and a failing one-trip transaction leaves nothing."""
+SQLite's thread, committed when it returns, and a failing one-trip transaction leaves nothing; a tap on a
+reminder's card is two trips, one to read and one to answer."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import timedelta
 import aiosqlite
 import pytest
 
+from bot.messages.session_card import rsvp_data
 from tests.conftest import START
 from tests.reminder_helpers import add_member, next_session
 
@@ -62,6 +64,30 @@ async def test_an_answer_is_one_trip_to_sqlites_thread_and_committed_when_it_ret
                              (session.id, member.id)).fetchone() == ("yes",)
     finally:
         other.close()
+
+
+async def test_a_tap_on_the_card_is_one_trip_to_read_and_one_to_answer(bot, api, monkeypatch):
+    await add_member(bot, 863, "Jo", companions=[("Mia", "age_5_11")])
+    await bot.dispatch()
+    jo = api.user(863, "Jo")
+    await jo.tap("No")  # a first tap also notes, once, that Jo can be reached
+    trips = []
+    real = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        trips.append(self)
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    await jo.tap("Yes")
+    # Who tapped, their invitation and their companions in one read; then the answer's transaction.
+    assert len(trips) == 2
+    assert trips[0] is bot.store.db.reader and trips[1] is bot.store.db.conn
+    assert "Coming: you and Mia." in jo.last_text()  # the card shows the companions read with the tap
+    trips.clear()
+    calls = await jo.tap_data(rsvp_data(999_999, "y"))  # a session that is not hers: one read, nothing written
+    assert len(trips) == 1 and trips[0] is bot.store.db.reader
+    assert any(c.method == "answerCallbackQuery" and c.params.get("show_alert") for c in calls)
 
 
 async def test_a_failing_one_trip_transaction_leaves_nothing_behind(bot):

@@ -73,10 +73,12 @@ async def render_reminder(delivery: Delivery, svc: Services) -> Outgoing | None:
     return Outgoing(text, markup)
 
 
-async def member_card(svc: Services, invitation: Invitation, hub: HubSettings,
-                      now: datetime) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The session card as this member sees it now, with the companions they can say are coming."""
-    companions: list[Companion] = []
-    if invitation.answer in ("yes", "maybe"):
+async def member_card(svc: Services, invitation: Invitation, hub: HubSettings, now: datetime,
+                      companions: list[Companion] | None = None) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The session card as this member sees it now, with the companions they can say are coming (`companions`:
+    the member's, when the caller has read them already)."""
+    if invitation.answer not in ("yes", "maybe"):
+        return session_card(svc.texts, invitation, hub, now, [])
+    if companions is None:
         companions = await svc.store.companions_of(invitation.member.id)
     return session_card(svc.texts, invitation, hub, now, companions)
