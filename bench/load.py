@@ -4,6 +4,11 @@ A tap is pushed as a callback_query update (the bot fetches it with getUpdates) 
 server has recorded both the bot's answerCallbackQuery for it and an edit (or a message) to that chat.
 Latency is measured on the server's clock from the push to the later of the two, so it includes polling,
 the bot's work, its SQLite commit and the server's reply delay, as a person tapping would see it.
+
+The bot's share of a tap is timed too: from the getUpdates answer that delivered it to the arrival of the
+later of the bot's two requests for it (before the server's reply delay). It leaves out the wait for the
+bot's next poll and the server's 50 ms, so a slow phase can be told apart: the bot slow to answer, or the
+taps slow to reach it.
 """
 
 from __future__ import annotations
@@ -37,8 +42,11 @@ class _Tap:
     query_id: str
     started: float
     future: asyncio.Future[float]
-    answered: bool = False
-    out: bool = False
+    update_id: int = 0
+    pushed: float = 0.0  # time.monotonic() of the push (`started` is perf_counter's, for the latency)
+    delivered: float | None = None  # time.monotonic() of the getUpdates answer that carried it
+    answered: float | None = None  # time.monotonic() when its answerCallbackQuery arrived
+    out: float | None = None  # ... and its edit
 
 
 @dataclass
@@ -55,6 +63,8 @@ class Result:
     errors: int = 0
     late: int = 0  # taps still unanswered when the phase gave up waiting
     polls: int = 0  # getUpdates requests the bot made during the phase
+    bot_shares: list[float] = field(default_factory=list)  # seconds from delivery to the bot's later request
+    deliveries: list[float] = field(default_factory=list)  # seconds from the push to the delivery
 
     @property
     def rate(self) -> float:
@@ -75,6 +85,16 @@ class Result:
         return 1000 * self.percentile(99)
 
     @property
+    def bot_p99_ms(self) -> float:
+        """The bot's own share of a tap (see the module's docstring), 99th percentile."""
+        return _p99_ms(self.bot_shares)
+
+    @property
+    def delivery_p99_ms(self) -> float:
+        """From a tap's push to the getUpdates answer that carried it, 99th percentile."""
+        return _p99_ms(self.deliveries)
+
+    @property
     def bot_busy(self) -> float:
         """Share of one core the bot used during the phase."""
         return self.bot_cpu / self.seconds if self.seconds > 0 else 0.0
@@ -88,12 +108,22 @@ class Result:
         return 1000 * self.bot_cpu / self.completed if self.completed else float("nan")
 
 
+def _p99_ms(seconds: list[float]) -> float:
+    if not seconds:
+        return float("nan")
+    ordered = sorted(seconds)
+    return 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
 class TapServer(LocalBotApi):
     """The local Bot API server, told about taps so that it can time their completion."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pending: dict[int, _Tap] = {}
+        self._undelivered: deque[_Tap] = deque()  # pushed, in update order, until a getUpdates answer carries them
+        self.bot_shares: list[float] = []  # one per completed tap, in completion order
+        self.deliveries: list[float] = []  # ... and from its push to the getUpdates answer that carried it
         self.errors = 0
         self.polls = 0  # getUpdates requests: fewer per tap means bigger batches
         self.error_kinds: Counter[str] = Counter()
@@ -101,7 +131,19 @@ class TapServer(LocalBotApi):
 
     async def _get_updates(self, request: Any, params: dict[str, Any]) -> Any:
         self.polls += 1
-        return await super()._get_updates(request, params)
+        response = await super()._get_updates(request, params)
+        # The answer was built from the first `limit` updates held, and nothing has run since: those are the
+        # taps it delivers.
+        held = len(self._updates)
+        if response.status == 200 and held:
+            limit = min(max(int(params.get("limit") or 100), 1), 100)
+            last = self._updates[min(limit, held) - 1]["update_id"]
+            now = time.monotonic()
+            while self._undelivered and self._undelivered[0].update_id <= last:
+                tap = self._undelivered.popleft()
+                if tap.delivered is None:
+                    tap.delivered = now
+        return response
 
     def plant(self, chat_id: int, text: str, markup: dict[str, Any]) -> int:
         """A message 'the bot sent earlier' (for the bare bot, which sends none); returns its id."""
@@ -117,7 +159,9 @@ class TapServer(LocalBotApi):
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         started = time.perf_counter()
         query_id = self._push_callback(person, dict(message), data)
-        self._pending[target.chat_id] = _Tap(query_id, started, future)
+        tap = _Tap(query_id, started, future, update_id=self._updates[-1]["update_id"], pushed=time.monotonic())
+        self._pending[target.chat_id] = tap
+        self._undelivered.append(tap)
         return future
 
     def _execute(self, call: ApiCall) -> tuple[int, dict[str, Any]]:
@@ -136,11 +180,14 @@ class TapServer(LocalBotApi):
         if tap is None:
             return
         if call.method == "answerCallbackQuery" and call.params.get("callback_query_id") == tap.query_id:
-            tap.answered = True
+            tap.answered = call.at
         elif call.method in _OUT_METHODS:
-            tap.out = True
-        if tap.answered and tap.out:
+            tap.out = call.at
+        if tap.answered is not None and tap.out is not None:
             del self._pending[chat]
+            if tap.delivered is not None:
+                self.bot_shares.append(max(tap.answered, tap.out) - tap.delivered)
+                self.deliveries.append(tap.delivered - tap.pushed)
             if not tap.future.done():
                 tap.future.set_result(time.perf_counter() - tap.started)
 
@@ -155,6 +202,7 @@ class TapServer(LocalBotApi):
             if not tap.future.done():
                 tap.future.cancel()
         self._pending.clear()
+        self._undelivered.clear()
         return late
 
 
@@ -194,6 +242,8 @@ class Taps:
         latencies: list[float] = []
         errors_before, cpu_before = self.server.errors, process_cpu_seconds(self.bot_pid)
         load_before, polls_before = time.process_time(), self.server.polls
+        shares_before = len(self.server.bot_shares)
+        deliveries_before = len(self.server.deliveries)
         began = time.perf_counter()
         stop_at, give_up = began + seconds, began + seconds + grace
         done_in_window = 0
@@ -211,13 +261,16 @@ class Taps:
         await workers
         late = self.server.forget_pending()
         return Result(label, in_flight, done_in_window, seconds, latencies, bot_cpu, load_cpu,
-                      self.server.errors - errors_before, late, polls)
+                      self.server.errors - errors_before, late, polls, self.server.bot_shares[shares_before:],
+                      self.server.deliveries[deliveries_before:])
 
     async def open_loop(self, label: str, rate: float, seconds: float, grace: float = 10.0) -> Result:
         """Offer `rate` taps a second for `seconds`, whatever the bot manages; latency per tap."""
         latencies: list[float] = []
         errors_before, cpu_before = self.server.errors, process_cpu_seconds(self.bot_pid)
         load_before, polls_before = time.process_time(), self.server.polls
+        shares_before = len(self.server.bot_shares)
+        deliveries_before = len(self.server.deliveries)
         began = time.perf_counter()
         give_up = began + seconds + grace
         tasks: list[asyncio.Task[bool]] = []
@@ -235,4 +288,5 @@ class Taps:
         late = self.server.forget_pending() + skipped + outcomes.count(False)
         return Result(label, rate, sum(outcomes), elapsed, latencies, process_cpu_seconds(self.bot_pid) - cpu_before,
                       time.process_time() - load_before, self.server.errors - errors_before, late,
-                      self.server.polls - polls_before)
+                      self.server.polls - polls_before, self.server.bot_shares[shares_before:],
+                      self.server.deliveries[deliveries_before:])

@@ -19,6 +19,12 @@ async def test_the_taps_benchmark_runs_both_bots_and_reports_the_ratio(tmp_path:
     assert "| in flight | imm | bare-default | bare-aiohttp |" in text
     assert "Ratio imm / bare-default" in text and "Ratio imm / bare-aiohttp" in text
     assert (tmp_path / "taps.md").read_text() == text
+    # Each open-loop row splits a tap's time: its delivery and the bot's share are each part of the whole.
+    rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith("| imm | 20 |")]
+    assert len(rows) == 2  # one per delay
+    for row in rows:
+        p99, delivery, share = (float(cell) for cell in row[4:7])
+        assert 0 <= delivery <= p99 and 0 < share <= p99
 
 
 async def test_the_memory_benchmark_measures_the_bot_process(tmp_path: Path):
