@@ -7,11 +7,12 @@ message changes to thank them.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.domain import checkins as checkin_rules
@@ -87,8 +88,7 @@ async def _who(svc: Services, query: CallbackQuery, member: Member, ctx: Context
         await svc.store.set_answer_mode(member.id, value, svc.clock.now())
     mode = await svc.store.answer_mode(member.id)
     ctx = replace(ctx, supported=await checkins.supported_name(svc, member, mode))
-    await edit_tapped(query, *checkins.view(svc, "feeling", ctx))
-    await query.answer()
+    await _show(query, *checkins.view(svc, "feeling", ctx))
 
 
 async def _change(svc: Services, query: CallbackQuery, ctx: Context, value: str) -> None:
@@ -99,8 +99,7 @@ async def _change(svc: Services, query: CallbackQuery, ctx: Context, value: str)
     if svc.clock.now() >= checkins.change_deadline(current.first_answered_at, ctx.window_hours):
         await _refuse_change(svc, query, ctx)
         return
-    await edit_tapped(query, *checkins.view(svc, "feeling", ctx))
-    await query.answer()
+    await _show(query, *checkins.view(svc, "feeling", ctx))
 
 
 async def _refuse_change(svc: Services, query: CallbackQuery, ctx: Context) -> None:
@@ -116,8 +115,7 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
         return
     mode = await svc.store.answer_mode(member.id)
     if checkins.needs_who_question(member.role, mode):
-        await edit_tapped(query, *checkins.view(svc, "who", ctx))
-        await query.answer()
+        await _show(query, *checkins.view(svc, "who", ctx))
         return
     now = svc.clock.now()
     if ctx.checkin is None and not checkin_rules.open_for_first_answer(ctx.session.ends_at, now):
@@ -133,8 +131,14 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
         await _refuse_change(svc, query, replace(ctx, checkin=stored))
         return
     after = replace(ctx, checkin=stored)
-    await edit_tapped(query, *checkins.view(svc, checkin_rules.view_after(stored, step, ctx.hub.ask_connected), after))
+    # Stored: the thanks (the next question, or the end) and the tap's answer go to Telegram together.
+    await _show(query, *checkins.view(svc, checkin_rules.view_after(stored, step, ctx.hub.ask_connected), after))
     if checkin_rules.became_low(ctx.checkin, stored):
         talk = (svc.texts.get("checkin.button_talk", ctx.lang), f"{checkins.TALK_PREFIX}:talk:s{ctx.session.id}")
         await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, ctx.lang), reply_markup=keyboard([talk]))
-    await query.answer()
+
+
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """The tapped message becomes `text`, and the tap is answered, in one round trip to Telegram, not two: the
+    person's button stops spinning as the message changes."""
+    await asyncio.gather(edit_tapped(query, text, markup), query.answer())
