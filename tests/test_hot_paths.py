@@ -43,17 +43,24 @@ async def test_without_a_capacity_a_tap_moves_everyone_waiting_up(bot):
     assert (await store.invitation(session.id, second.id)).waitlist_position is None
 
 
-async def test_an_answer_is_one_trip_to_sqlites_thread_and_committed_when_it_returns(bot, monkeypatch):
-    member = await add_member(bot, 861, "Hal")
-    session = await next_session(bot)
-    trips = []
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[aiosqlite.Connection]:
+    """The aiosqlite connection of every trip to SQLite's threads from now on, in order."""
+    made: list[aiosqlite.Connection] = []
     real = aiosqlite.Connection._execute
 
     async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        trips.append(self)
+        made.append(self)
         return await real(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return made
+
+
+async def test_an_answer_is_one_trip_to_sqlites_thread_and_committed_when_it_returns(bot, request):
+    member = await add_member(bot, 861, "Hal")
+    session = await next_session(bot)
+    trips = request.getfixturevalue("trips")  # counted from here: joining and the session took their own
     change = await bot.store.answer_rsvp(session.id, member.id, "yes", START, capacity=None)
     assert change.outcome == "answered" and change.rsvp.answer == "yes"
     assert len(trips) == 1  # BEGIN, the reads, the writes and COMMIT together
@@ -66,19 +73,12 @@ async def test_an_answer_is_one_trip_to_sqlites_thread_and_committed_when_it_ret
         other.close()
 
 
-async def test_a_tap_on_the_card_is_one_trip_to_read_and_one_to_answer(bot, api, monkeypatch):
+async def test_a_tap_on_the_card_is_one_trip_to_read_and_one_to_answer(bot, api, request):
     await add_member(bot, 863, "Jo", companions=[("Mia", "age_5_11")])
     await bot.dispatch()
     jo = api.user(863, "Jo")
     await jo.tap("No")  # a first tap also notes, once, that Jo can be reached
-    trips = []
-    real = aiosqlite.Connection._execute
-
-    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        trips.append(self)
-        return await real(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    trips = request.getfixturevalue("trips")
     await jo.tap("Yes")
     # Who tapped, their invitation and their companions in one read; then the answer's transaction.
     assert len(trips) == 2
