@@ -16,7 +16,6 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.domain import checkins as checkin_rules
-from bot.domain.consent import WELLBEING
 from bot.domain.people import Member
 from bot.jobs import checkins
 from bot.jobs.checkins import Context
@@ -25,6 +24,7 @@ from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
 from handlers.common import edit_tapped, refuse
+from storage.wellbeing import CheckinTapped
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
@@ -42,13 +42,17 @@ async def on_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if query is None:
         return
     svc = services(context)
-    member, lang = await svc.person(query.from_user)
     parts = parse_callback(query.data, checkins.PREFIX, 3)
-    ctx = await _session_asked(svc, query, member, parts)
+    session_id = parse_int(parts[0]) if parts is not None and in_private_chat(query) else None
+    # Who tapped and all the handler checks (the check-in was sent to them, consent, their answer so far, who
+    # answers): one trip to SQLite's thread.
+    tapped = await svc.store.checkin_tapped(query.from_user.id, session_id or None)
+    member, lang = tapped.member, svc.language_for(tapped.member, query.from_user)
+    ctx = _session_asked(svc, tapped)
     if ctx is None or parts is None or member is None:
         await refuse(svc, query, "common.old_button", lang=lang)
         return
-    if not await svc.store.has_consent(member.id, WELLBEING):
+    if not tapped.consented:
         await refuse(svc, query, "checkin.no_consent", lang=lang)
         return
     step, value = parts[1], parts[2]
@@ -57,26 +61,18 @@ async def on_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     elif step == checkins.STEP_CHANGE:
         await _change(svc, query, ctx, value)
     else:
-        await _answer(svc, query, member, ctx, step, value)
+        await _answer(svc, query, member, ctx, step, value, tapped.answer_mode)
 
 
-async def _session_asked(
-    svc: Services, query: CallbackQuery, member: Member | None, parts: list[str] | None
-) -> Context | None:
+def _session_asked(svc: Services, tapped: CheckinTapped) -> Context | None:
     """The session of a check-in that was really sent to this person, in their private chat; else None."""
-    if parts is None or member is None or not in_private_chat(query):
-        return None
-    session_id = parse_int(parts[0])
-    session = await svc.store.session(session_id) if session_id else None
+    member, session = tapped.member, tapped.session
     hub = svc.hub(session.hub_id) if session else None
-    if session is None or hub is None:
-        return None
-    if not await svc.store.was_delivered(checkins.dedupe_key(session.id, member.id)):
-        return None  # someone else's check-in, or one never sent
-    checkin = await svc.store.checkin_of(session.id, member.id)
+    if member is None or session is None or hub is None or not tapped.delivered:
+        return None  # someone else's check-in, one never sent, or a forged button
     window = svc.settings.wellbeing.change_window_hours
-    supported = await checkins.supported_name(svc, member, await svc.store.answer_mode(member.id))
-    return Context(session, hub, member.language, checkin, window, supported)
+    supported = checkins.supported_among(svc, member, tapped.answer_mode, tapped.companions)
+    return Context(session, hub, member.language, tapped.checkin, window, supported)
 
 
 async def _who(svc: Services, query: CallbackQuery, member: Member, ctx: Context, value: str) -> None:
@@ -108,12 +104,13 @@ async def _refuse_change(svc: Services, query: CallbackQuery, ctx: Context) -> N
     await refuse(svc, query, "checkin.change_closed_short", lang=ctx.lang)
 
 
-async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Context, step: str, value: str) -> None:
+async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Context, step: str, value: str,
+                  mode: str | None) -> None:
+    """`mode`: who answers, as read with the tap."""
     changes = checkin_rules.changes_for(step, value)
     if changes is None:
         await refuse(svc, query, "common.old_button", lang=ctx.lang)
         return
-    mode = await svc.store.answer_mode(member.id)
     if checkins.needs_who_question(member.role, mode):
         await _show(query, *checkins.view(svc, "who", ctx))
         return
@@ -131,14 +128,22 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
         await _refuse_change(svc, query, replace(ctx, checkin=stored))
         return
     after = replace(ctx, checkin=stored)
-    # Stored: the thanks (the next question, or the end) and the tap's answer go to Telegram together.
-    await _show(query, *checkins.view(svc, checkin_rules.view_after(stored, step, ctx.hub.ask_connected), after))
-    if checkin_rules.became_low(ctx.checkin, stored):
-        talk = (svc.texts.get("checkin.button_talk", ctx.lang), f"{checkins.TALK_PREFIX}:talk:s{ctx.session.id}")
-        await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, ctx.lang), reply_markup=keyboard([talk]))
+    try:
+        # Stored: the thanks (the next question, or the end) and the tap's answer go to Telegram together.
+        await _show(query, *checkins.view(svc, checkin_rules.view_after(stored, step, ctx.hub.ask_connected), after))
+    finally:
+        # The kind reply and the help numbers go out after a low answer even when the edit or the tap's answer
+        # failed (a tap answered too late, Telegram down for a moment): the answer is stored either way.
+        if checkin_rules.became_low(ctx.checkin, stored):
+            talk = (svc.texts.get("checkin.button_talk", ctx.lang), f"{checkins.TALK_PREFIX}:talk:s{ctx.session.id}")
+            await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, ctx.lang),
+                                       reply_markup=keyboard([talk]))
 
 
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """The tapped message becomes `text`, and the tap is answered, in one round trip to Telegram, not two: the
-    person's button stops spinning as the message changes."""
-    await asyncio.gather(edit_tapped(query, text, markup), query.answer())
+    person's button stops spinning as the message changes. Both are tried; the first failure is raised after."""
+    outcomes = await asyncio.gather(edit_tapped(query, text, markup), query.answer(), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome

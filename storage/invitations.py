@@ -73,6 +73,6 @@ def tapped_in(conn: sqlite3.Connection, *, telegram_user_id: int, session_id: in
     if member is None or session_id is None:
         return Tapped(member, None, [])
     invitation = invitation_in(conn, session_id=session_id, member_id=member.id)
-    if invitation is None:
-        return Tapped(member, None, [])
+    if invitation is None or not invitation.in_hub:  # refused by the handler: their companions are not needed
+        return Tapped(member, invitation, [])
     return Tapped(member, invitation, companions_in(conn, member_id=member.id))

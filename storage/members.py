@@ -48,6 +48,12 @@ def member_by_user_in(conn: sqlite3.Connection, *, telegram_user_id: int) -> Mem
     return _member(row) if row else None
 
 
+def consented_in(conn: sqlite3.Connection, *, member_id: int, kind: str) -> bool:
+    """The member's consent of this kind is given and not withdrawn."""
+    return conn.execute("SELECT 1 FROM consents WHERE member_id = ? AND kind = ? AND withdrawn_at IS NULL",
+                        (member_id, kind)).fetchone() is not None
+
+
 def companions_in(conn: sqlite3.Connection, *, member_id: int) -> list[Companion]:
     """The member's companions still listed, oldest first (the order their buttons are shown in)."""
     rows = conn.execute(
@@ -124,11 +130,7 @@ class MemberQueries:
         ]
 
     async def has_consent(self, member_id: int, kind: str) -> bool:
-        row = await self.db.fetchone(
-            "SELECT 1 FROM consents WHERE member_id = ? AND kind = ? AND withdrawn_at IS NULL",
-            (member_id, kind),
-        )
-        return row is not None
+        return await self.db.read(partial(consented_in, member_id=member_id, kind=kind))
 
     async def join_draft(self, telegram_user_id: int) -> JoinDraft | None:
         row = await self.db.fetchone(

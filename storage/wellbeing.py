@@ -5,15 +5,29 @@ The tables are migration 003's contract (read directly by the summaries); 005 ad
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 import aiosqlite
 
+from bot.domain.checkins import dedupe_key as checkin_key
+from bot.domain.consent import WELLBEING
+from bot.domain.people import Companion
 from bot.domain.wellbeing import Checkin, CheckinTarget, MeasureAnswer, MeasureRun
 from storage.db import Database, from_db, to_db
-from storage.members import _MEMBER_COLUMNS, Member, _member
+from storage.members import (
+    _MEMBER_COLUMNS,
+    Member,
+    _member,
+    companions_in,
+    consented_in,
+    member_by_user_in,
+)
+from storage.sessions import SESSION_COLUMNS, Session, session_from_row
 
 CheckinOutcome = Literal["first", "changed", "closed"]
 _CHECKIN_FIELDS = frozenset({"feeling", "connected", "absent"})
@@ -62,6 +76,55 @@ _WITH_WELLBEING_CONSENT = (
 )
 
 
+def checkin_in(conn: sqlite3.Connection, *, session_id: int, member_id: int) -> Checkin | None:
+    row = conn.execute(f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE session_id = ? AND member_id = ?",
+                       (session_id, member_id)).fetchone()
+    return _checkin(row) if row else None
+
+
+def delivered_in(conn: sqlite3.Connection, *, dedupe_key: str) -> bool:
+    return conn.execute("SELECT 1 FROM deliveries WHERE dedupe_key = ? AND state IN ('sent', 'sending')",
+                        (dedupe_key,)).fetchone() is not None
+
+
+def answer_mode_in(conn: sqlite3.Connection, *, member_id: int) -> str | None:
+    row = conn.execute("SELECT answered_as FROM answer_modes WHERE member_id = ?", (member_id,)).fetchone()
+    return row["answered_as"] if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinTapped:
+    """Who tapped a check-in's button and what its handler checks; the session and the rest only when the
+    check-in for that session was really sent to that member."""
+
+    member: Member | None
+    session: Session | None = None
+    delivered: bool = False
+    consented: bool = False  # their consent to the wellbeing questions stands
+    checkin: Checkin | None = None
+    answer_mode: str | None = None
+    companions: list[Companion] = field(default_factory=list)
+
+
+def checkin_tapped_in(conn: sqlite3.Connection, *, telegram_user_id: int, session_id: int | None) -> CheckinTapped:
+    member = member_by_user_in(conn, telegram_user_id=telegram_user_id)
+    if member is None or session_id is None:
+        return CheckinTapped(member)
+    row = conn.execute(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        return CheckinTapped(member)
+    session = session_from_row(row)
+    if not delivered_in(conn, dedupe_key=checkin_key(session.id, member.id)):
+        return CheckinTapped(member, session)  # someone else's check-in, or one never sent
+    return CheckinTapped(
+        member, session, delivered=True,
+        consented=consented_in(conn, member_id=member.id, kind=WELLBEING),
+        checkin=checkin_in(conn, session_id=session.id, member_id=member.id),
+        answer_mode=answer_mode_in(conn, member_id=member.id),
+        companions=companions_in(conn, member_id=member.id),
+    )
+
+
 class WellbeingQueries:
     """Mixed into Store."""
 
@@ -90,11 +153,12 @@ class WellbeingQueries:
         ]
 
     async def checkin_of(self, session_id: int, member_id: int) -> Checkin | None:
-        row = await self.db.fetchone(
-            f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE session_id = ? AND member_id = ?",
-            (session_id, member_id),
-        )
-        return _checkin(row) if row else None
+        return await self.db.read(partial(checkin_in, session_id=session_id, member_id=member_id))
+
+    async def checkin_tapped(self, telegram_user_id: int, session_id: int | None) -> CheckinTapped:
+        """A check-in button's tap: who tapped and everything its handler checks, in one trip to SQLite's thread
+        (not eight: under load each trip waits for a thread to be given a core)."""
+        return await self.db.read(partial(checkin_tapped_in, telegram_user_id=telegram_user_id, session_id=session_id))
 
     async def record_checkin_answer(
         self,
@@ -107,7 +171,7 @@ class WellbeingQueries:
         changeable_after: datetime,
         now: datetime,
     ) -> tuple[CheckinOutcome, Checkin]:
-        """Store one tap of a check-in, atomically.
+        """Store one tap of a check-in, atomically, in one trip to SQLite's thread.
 
         The first tap creates the row; later taps change it only while its first answer is newer than
         `changeable_after` (now minus the change window); otherwise nothing changes and 'closed' is returned.
@@ -115,46 +179,41 @@ class WellbeingQueries:
         if not changes or not set(changes) <= _CHECKIN_FIELDS:
             raise ValueError(f"unknown check-in fields: {sorted(changes)}")
         stamp = to_db(now)
-        async with self.db.transaction() as conn:
-            rows = await conn.execute_fetchall(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE session_id = ? AND member_id = ?",
-                (session_id, member_id),
-            )
-            existing = _checkin(next(iter(rows))) if rows else None
+
+        def store(conn: sqlite3.Connection) -> tuple[CheckinOutcome, Checkin]:
+            existing = checkin_in(conn, session_id=session_id, member_id=member_id)
             if existing is not None and existing.first_answered_at <= changeable_after:
                 return "closed", existing
             columns = sorted(changes)  # whitelisted above: safe to name in SQL
             values = [int(v) if isinstance(v, bool) else v for v in (changes[c] for c in columns)]
             if existing is None:
-                await conn.execute(
+                conn.execute(
                     f"INSERT INTO checkins (session_id, hub_id, member_id, answered_as, first_answered_at,"
                     f" updated_at, {', '.join(columns)}) VALUES (?, ?, ?, ?, ?, ?, {', '.join('?' for _ in columns)})",
                     (session_id, hub_id, member_id, answered_as, stamp, stamp, *values),
                 )
             else:
                 sets = ", ".join(f"{column} = ?" for column in columns)
-                await conn.execute(
+                conn.execute(
                     f"UPDATE checkins SET {sets}, answered_as = ?, updated_at = ? WHERE id = ?",
                     (*values, answered_as, stamp, existing.id),
                 )
-            rows = await conn.execute_fetchall(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE session_id = ? AND member_id = ?",
-                (session_id, member_id),
-            )
-        return ("first" if existing is None else "changed"), _checkin(next(iter(rows)))
+            stored = checkin_in(conn, session_id=session_id, member_id=member_id)
+            if stored is None:
+                raise RuntimeError("a check-in answer was not stored")  # rolled back by in_transaction
+            return ("first" if existing is None else "changed"), stored
+
+        # BEGIN, the read, the write and COMMIT in one trip to SQLite's thread, committed when this returns.
+        return await self.db.in_transaction(store)
 
     async def was_delivered(self, dedupe_key: str) -> bool:
         """The ledger row with this key went out (or was going out when the bot stopped)."""
-        row = await self.db.fetchone(
-            "SELECT 1 FROM deliveries WHERE dedupe_key = ? AND state IN ('sent', 'sending')", (dedupe_key,)
-        )
-        return row is not None
+        return await self.db.read(partial(delivered_in, dedupe_key=dedupe_key))
 
     # ------------------------------------------------------------------ who answers
 
     async def answer_mode(self, member_id: int) -> str | None:
-        row = await self.db.fetchone("SELECT answered_as FROM answer_modes WHERE member_id = ?", (member_id,))
-        return row["answered_as"] if row else None
+        return await self.db.read(partial(answer_mode_in, member_id=member_id))
 
     async def set_answer_mode(self, member_id: int, answered_as: str, now: datetime) -> None:
         await self.db.execute(

@@ -11,9 +11,12 @@ from datetime import timedelta
 import aiosqlite
 import pytest
 
+from bot.jobs import checkins
 from bot.messages.session_card import rsvp_data
 from tests.conftest import START
 from tests.reminder_helpers import add_member, next_session
+from tests.wellbeing_support import checkin_due, join
+from tests.wellbeing_support import next_session as wellbeing_next_session
 
 
 async def test_a_member_who_wrote_then_blocked_the_bot_is_reachable_again_when_they_write(bot, api):
@@ -85,9 +88,32 @@ async def test_a_tap_on_the_card_is_one_trip_to_read_and_one_to_answer(bot, api,
     assert trips[0] is bot.store.db.reader and trips[1] is bot.store.db.conn
     assert "Coming: you and Mia." in jo.last_text()  # the card shows the companions read with the tap
     trips.clear()
-    calls = await jo.tap_data(rsvp_data(999_999, "y"))  # a session that is not hers: one read, nothing written
+    calls = await jo.tap_data(rsvp_data(999_999, "y"))  # a session that does not exist: one read, nothing written
     assert len(trips) == 1 and trips[0] is bot.store.db.reader
     assert any(c.method == "answerCallbackQuery" and c.params.get("show_alert") for c in calls)
+
+
+async def test_a_checkin_tap_is_one_trip_to_read_and_one_to_store(bot, api, clock, request):
+    anna = api.user(871, "Anna")
+    await join(bot, anna, via_chat=True)
+    session = await wellbeing_next_session(bot)
+    clock.set(session.starts_at - timedelta(hours=1))
+    await bot.dispatch()
+    await anna.tap("Yes")
+    clock.set(checkin_due(session))
+    await bot.dispatch()
+    trips = request.getfixturevalue("trips")
+    await anna.tap("😀 Happier")
+    # Who tapped, the session, that the check-in went to her, consent, her answer so far, who answers, her
+    # companions: one read; then the answer's transaction.
+    assert len(trips) == 2
+    assert trips[0] is bot.store.db.reader and trips[1] is bot.store.db.conn
+    assert (await bot.store.checkin_of(session.id, (await bot.store.member_by_user(871)).id)).feeling == "happier"
+    assert "Do you feel more connected to people here?" in anna.last_text()
+    trips.clear()
+    calls = await anna.tap_data(f"{checkins.PREFIX}:999999:{checkins.STEP_FEELING}:happier")  # never asked about
+    assert len(trips) == 1 and trips[0] is bot.store.db.reader  # one read, nothing written
+    assert any(c.method == "answerCallbackQuery" for c in calls)
 
 
 async def test_a_failing_one_trip_transaction_leaves_nothing_behind(bot):

@@ -8,6 +8,7 @@ the hub turned it off) "more connected?", then thanks. Every tap is stored befor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,7 +38,7 @@ from bot.domain.checkins import (
 )
 from bot.domain.consent import WELLBEING
 from bot.domain.ledger import Delivery, NewDelivery
-from bot.domain.people import Member
+from bot.domain.people import Companion, Member
 from bot.domain.sessions import Session
 from bot.domain.wellbeing import Checkin
 from bot.messages.i18n import format_clock, format_day
@@ -204,7 +205,13 @@ async def supported_name(svc: Services, member: Member, mode: str | None) -> str
     support" in their language; None unless they said they answer on that person's behalf."""
     if member.role != "carer" or mode != "on_behalf":
         return None
-    companions = await svc.store.companions_of(member.id)
+    return supported_among(svc, member, mode, await svc.store.companions_of(member.id))
+
+
+def supported_among(svc: Services, member: Member, mode: str | None, companions: Sequence[Companion]) -> str | None:
+    """`supported_name`, with the member's companions already read."""
+    if member.role != "carer" or mode != "on_behalf":
+        return None
     supported = [c for c in companions if c.relationship == "supported"]
     for candidates in (supported, companions):
         if len(candidates) == 1:
