@@ -65,7 +65,8 @@ async def on_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 def _session_asked(svc: Services, tapped: CheckinTapped) -> Context | None:
-    """The session of a check-in that was really sent to this person, in their private chat; else None."""
+    """The session of a check-in that was really sent to this person; else None (a tap outside their private
+    chat reads no session)."""
     member, session = tapped.member, tapped.session
     hub = svc.hub(session.hub_id) if session else None
     if member is None or session is None or hub is None or not tapped.delivered:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 
 import aiosqlite
 
@@ -32,6 +34,12 @@ def session_from_row(row: aiosqlite.Row) -> Session:
         cancelled_at=from_db(row["cancelled_at"]),
         cancel_reason=row["cancel_reason"],
     )
+
+
+def session_in(conn: sqlite3.Connection, *, session_id: int) -> Session | None:
+    """SessionQueries.session on SQLite's thread (also inside a check-in tap's read: storage/wellbeing.py)."""
+    row = conn.execute(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    return session_from_row(row) if row else None
 
 
 @dataclass(slots=True)
@@ -189,8 +197,7 @@ class SessionQueries:
         return result
 
     async def session(self, session_id: int) -> Session | None:
-        row = await self.db.fetchone(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
-        return session_from_row(row) if row else None
+        return await self.db.read(partial(session_in, session_id=session_id))
 
     async def session_by_key(self, key: str) -> Session | None:
         row = await self.db.fetchone(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE key = ?", (key,))

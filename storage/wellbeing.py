@@ -27,7 +27,7 @@ from storage.members import (
     consented_in,
     member_by_user_in,
 )
-from storage.sessions import SESSION_COLUMNS, Session, session_from_row
+from storage.sessions import Session, session_in
 
 CheckinOutcome = Literal["first", "changed", "closed"]
 _CHECKIN_FIELDS = frozenset({"feeling", "connected", "absent"})
@@ -83,6 +83,7 @@ def checkin_in(conn: sqlite3.Connection, *, session_id: int, member_id: int) -> 
 
 
 def delivered_in(conn: sqlite3.Connection, *, dedupe_key: str) -> bool:
+    """The ledger row with this key went out (or was going out when the bot stopped)."""
     return conn.execute("SELECT 1 FROM deliveries WHERE dedupe_key = ? AND state IN ('sent', 'sending')",
                         (dedupe_key,)).fetchone() is not None
 
@@ -110,10 +111,9 @@ def checkin_tapped_in(conn: sqlite3.Connection, *, telegram_user_id: int, sessio
     member = member_by_user_in(conn, telegram_user_id=telegram_user_id)
     if member is None or session_id is None:
         return CheckinTapped(member)
-    row = conn.execute(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    if row is None:
+    session = session_in(conn, session_id=session_id)
+    if session is None:
         return CheckinTapped(member)
-    session = session_from_row(row)
     if not delivered_in(conn, dedupe_key=checkin_key(session.id, member.id)):
         return CheckinTapped(member, session)  # someone else's check-in, or one never sent
     return CheckinTapped(
@@ -157,7 +157,7 @@ class WellbeingQueries:
 
     async def checkin_tapped(self, telegram_user_id: int, session_id: int | None) -> CheckinTapped:
         """A check-in button's tap: who tapped and everything its handler checks, in one trip to SQLite's thread
-        (not eight: under load each trip waits for a thread to be given a core)."""
+        (the reads were up to eight trips: under load each waits for a thread to be given a core)."""
         return await self.db.read(partial(checkin_tapped_in, telegram_user_id=telegram_user_id, session_id=session_id))
 
     async def record_checkin_answer(
