@@ -7,12 +7,11 @@ message changes to thank them.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.domain import checkins as checkin_rules
@@ -23,7 +22,7 @@ from bot.jobs.safeguarding import low_answer_reply
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.common import edit_tapped, refuse
+from handlers.common import edit_and_answer, refuse
 from storage.wellbeing import CheckinTapped
 
 
@@ -85,7 +84,7 @@ async def _who(svc: Services, query: CallbackQuery, member: Member, ctx: Context
         await svc.store.set_answer_mode(member.id, value, svc.clock.now())
     mode = await svc.store.answer_mode(member.id)
     ctx = replace(ctx, supported=await checkins.supported_name(svc, member, mode))
-    await _show(query, *checkins.view(svc, "feeling", ctx))
+    await edit_and_answer(query, *checkins.view(svc, "feeling", ctx))
 
 
 async def _change(svc: Services, query: CallbackQuery, ctx: Context, value: str) -> None:
@@ -96,13 +95,13 @@ async def _change(svc: Services, query: CallbackQuery, ctx: Context, value: str)
     if svc.clock.now() >= checkins.change_deadline(current.first_answered_at, ctx.window_hours):
         await _refuse_change(svc, query, ctx)
         return
-    await _show(query, *checkins.view(svc, "feeling", ctx))
+    await edit_and_answer(query, *checkins.view(svc, "feeling", ctx))
 
 
 async def _refuse_change(svc: Services, query: CallbackQuery, ctx: Context) -> None:
     window = checkins.window_words(ctx.window_hours, ctx.lang)
-    await edit_tapped(query, checkins.closed_view(svc, ctx, "checkin.change_closed", window=window))
-    await refuse(svc, query, "checkin.change_closed_short", lang=ctx.lang)
+    await edit_and_answer(query, checkins.closed_view(svc, ctx, "checkin.change_closed", window=window),
+                          note=svc.texts.get("checkin.change_closed_short", ctx.lang), alert=True)
 
 
 async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Context, step: str, value: str,
@@ -113,12 +112,12 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
         await refuse(svc, query, "common.old_button", lang=ctx.lang)
         return
     if checkins.needs_who_question(member.role, mode):
-        await _show(query, *checkins.view(svc, "who", ctx))
+        await edit_and_answer(query, *checkins.view(svc, "who", ctx))
         return
     now = svc.clock.now()
     if ctx.checkin is None and not checkin_rules.open_for_first_answer(ctx.session.ends_at, now):
-        await edit_tapped(query, checkins.closed_view(svc, ctx, "checkin.closed"))
-        await refuse(svc, query, "checkin.closed", lang=ctx.lang)
+        await edit_and_answer(query, checkins.closed_view(svc, ctx, "checkin.closed"),
+                              note=svc.texts.get("checkin.closed", ctx.lang), alert=True)
         return
     changeable_after = now - timedelta(hours=ctx.window_hours)
     outcome, stored = await svc.store.record_checkin_answer(
@@ -131,7 +130,8 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
     after = replace(ctx, checkin=stored)
     try:
         # Stored: the thanks (the next question, or the end) and the tap's answer go to Telegram together.
-        await _show(query, *checkins.view(svc, checkin_rules.view_after(stored, step, ctx.hub.ask_connected), after))
+        view = checkin_rules.view_after(stored, step, ctx.hub.ask_connected)
+        await edit_and_answer(query, *checkins.view(svc, view, after))
     finally:
         # The kind reply and the help numbers go out after a low answer even when the edit or the tap's answer
         # failed (a tap answered too late, Telegram down for a moment): the answer is stored either way.
@@ -139,12 +139,3 @@ async def _answer(svc: Services, query: CallbackQuery, member: Member, ctx: Cont
             talk = (svc.texts.get("checkin.button_talk", ctx.lang), f"{checkins.TALK_PREFIX}:talk:s{ctx.session.id}")
             await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, ctx.lang),
                                        reply_markup=keyboard([talk]))
-
-
-async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """The tapped message becomes `text`, and the tap is answered, in one round trip to Telegram, not two: the
-    person's button stops spinning as the message changes. Both are tried; the first failure is raised after."""
-    outcomes = await asyncio.gather(edit_tapped(query, text, markup), query.answer(), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome

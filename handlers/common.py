@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
@@ -116,6 +118,23 @@ async def edit_tapped(query: CallbackQuery, text: str, markup: InlineKeyboardMar
             raise
 
 
+async def together(*steps: Awaitable[Any]) -> None:
+    """Send these requests to Telegram at once, one round trip instead of one each. Every one is tried even when
+    another fails; the first failure is raised after all have ended."""
+    outcomes = await asyncio.gather(*steps, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def edit_and_answer(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None, *,
+                          note: str | None = None, alert: bool = False) -> None:
+    """The tapped message becomes `text` and the tap is answered (with `note`, as an alert if `alert`) in one round
+    trip: the person's button stops spinning as the message changes. Call it once what the tap changed is
+    stored."""
+    await together(edit_tapped(query, text, markup), query.answer(note, show_alert=alert))
+
+
 async def close_question(query: CallbackQuery, choice: str) -> None:
     """Take the buttons off the answered question and show what was chosen."""
     message = query.message
@@ -169,18 +188,17 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.answer(svc.texts.get("common.old_button", await reader_language(svc, update)), show_alert=True)
         return
     lang, now = parts[0], svc.clock.now()
-    await query.answer()
     if await svc.store.set_language(query.from_user.id, lang, now):
-        await query.edit_message_text(svc.texts.get("common.language_set", lang))
+        await edit_and_answer(query, svc.texts.get("common.language_set", lang))
         return
     # Not a member: nothing is stored about them, except a join in progress, which now goes on in this language.
     draft = await svc.store.join_draft(query.from_user.id)
     if draft is not None:
         await svc.store.save_join_draft(replace(draft, data={**draft.data, "lang": lang}), now)
-        await query.edit_message_text(svc.texts.get("common.language_set", lang))
+        await edit_and_answer(query, svc.texts.get("common.language_set", lang))
         return
-    await query.edit_message_text(
-        f"{svc.texts.get('common.language_set', lang)}\n{svc.texts.get('common.how_to_join', lang)}"
+    await edit_and_answer(
+        query, f"{svc.texts.get('common.language_set', lang)}\n{svc.texts.get('common.how_to_join', lang)}"
     )
 
 

@@ -19,7 +19,7 @@ from bot.jobs.codesign import idea_notices
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
-from handlers.common import reader_language, refuse, reply_tap_buttons
+from handlers.common import edit_and_answer, reader_language, refuse, reply_tap_buttons
 from handlers.text_input import answer_distress, register_text_input
 
 COMMANDS = ("idea",)
@@ -59,8 +59,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         awaited = await svc.store.awaited_input(query.from_user.id)
         if awaited is not None and awaited[0] in (PICK_INPUT, TEXT_INPUT):
             await svc.store.clear_input(query.from_user.id)
-        await query.answer()
-        await query.edit_message_text(svc.texts.get("codesign.idea_dropped", lang))
+        await edit_and_answer(query, svc.texts.get("codesign.idea_dropped", lang))
 
 
 async def _start(svc: Services, update: Update) -> None:

@@ -24,7 +24,7 @@ from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import keyboard
 from bot.services import Services, services
 from handlers.checkin import in_private_chat
-from handlers.common import edit_tapped, refuse
+from handlers.common import edit_and_answer, refuse
 
 COMMANDS = ("checkin",)
 
@@ -75,8 +75,7 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action == "no":
         assert invite.hub_id is not None
         await measures.decline_rest(svc, member, invite.hub_id, invite.payload["term"], invite.payload["point"])
-        await edit_tapped(query, svc.texts.get("measure.declined", lang))
-        await query.answer()
+        await edit_and_answer(query, svc.texts.get("measure.declined", lang))
         return
     if action in ANSWERED_AS and member.role == "carer":
         if await svc.store.answer_mode(member.id) is None:
@@ -85,10 +84,9 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await refuse(svc, query, "common.old_button", lang=lang)
         return
     if needs_who_question(member.role, await svc.store.answer_mode(member.id)):
-        await edit_tapped(query, *measures.who_view(svc, lang, invite.id))
+        await edit_and_answer(query, *measures.who_view(svc, lang, invite.id))
     else:
-        await edit_tapped(query, *await _next_view(svc, member, invite))
-    await query.answer()
+        await edit_and_answer(query, *await _next_view(svc, member, invite))
 
 
 async def on_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -126,12 +124,10 @@ async def _step(svc: Services, query: CallbackQuery, member: Member, invite: Del
         return
     if value_text == "pause":
         await svc.store.pause_measure_run(run.id, svc.clock.now())
-        await edit_tapped(query, *measures.paused_view(svc, lang, run))
-        await query.answer()
+        await edit_and_answer(query, *measures.paused_view(svc, lang, run))
         return
     if value_text == "go":
-        await edit_tapped(query, *await _next_view(svc, member, invite))
-        await query.answer()
+        await edit_and_answer(query, *await _next_view(svc, member, invite))
         return
     item = qset.items[run.position]
     value = None if value_text == "skip" else measure_rules.parse_value(item, value_text)
@@ -147,16 +143,18 @@ async def _step(svc: Services, query: CallbackQuery, member: Member, invite: Del
         return
     text, markup = await _next_view(svc, member, invite)
     if not item.needs_signposting(value):
-        await edit_tapped(query, text, markup)
-        await query.answer()
+        await edit_and_answer(query, text, markup)
         return
     # A low answer: close this question, reply with help at once, then ask the next one below the reply.
     chosen = item.scale.labels.get(value, str(value)) if value is not None else ""
-    await edit_tapped(query, f"{item.text}\n\n✓ {chosen}")
-    talk = (svc.texts.get("checkin.button_talk", lang), f"sg:talk:r{run.id}")
-    await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, lang), reply_markup=keyboard([talk]))
-    await svc.bot.send_message(query.from_user.id, text, reply_markup=markup)
-    await query.answer()
+    try:
+        await edit_and_answer(query, f"{item.text}\n\n✓ {chosen}")
+    finally:
+        # The answer is stored: the help, and the next question, go out even when the edit or the tap's answer
+        # failed; without the next question the person would be left on a question already answered.
+        talk = (svc.texts.get("checkin.button_talk", lang), f"sg:talk:r{run.id}")
+        await svc.bot.send_message(query.from_user.id, low_answer_reply(svc, lang), reply_markup=keyboard([talk]))
+        await svc.bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
 async def checkin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

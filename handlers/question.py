@@ -7,18 +7,16 @@ belongs to a hub the tapping member is in); the member comes from the tap, never
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.domain.codesign import MAX_OPTIONS, QUESTION_PREFIX
 from bot.jobs.codesign import question_card
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.services import services
-from handlers.common import refuse
+from handlers.common import edit_tapped, refuse, together
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
@@ -59,7 +57,7 @@ async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     # The answer is stored: the note and the card go to Telegram together, one round trip instead of two.
     text, markup = question_card(svc.texts, question, hub, lang, result.choice, now)
-    await asyncio.gather(note, _edit(query, text, markup))
+    await together(note, edit_tapped(query, text, markup))
 
 
 def _genuine(query: CallbackQuery) -> bool:
@@ -68,11 +66,3 @@ def _genuine(query: CallbackQuery) -> bool:
     if markup is None:
         return False
     return any(button.callback_data == query.data for row in markup.inline_keyboard for button in row)
-
-
-async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:  # the same card again ("message is not modified") is harmless
-        if "not modified" not in exc.message.lower():
-            raise

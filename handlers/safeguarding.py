@@ -19,7 +19,7 @@ from bot.jobs import checkins, safeguarding
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.services import Services, services
 from handlers.checkin import in_private_chat
-from handlers.common import edit_tapped, refuse
+from handlers.common import edit_and_answer, refuse, together
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
@@ -73,10 +73,10 @@ async def _talk(svc: Services, query: CallbackQuery, member: Member, where: str)
         return
     hub, session_id = found
     _, created = await safeguarding.request_talk(svc, member, hub, session_id)
-    await svc.bot.send_message(query.from_user.id, safeguarding.talk_reply(svc, member.language, hub, created))
     if created and svc.application is not None:
         svc.dispatcher.kick()
-    await query.answer()
+    reply = safeguarding.talk_reply(svc, member.language, hub, created)
+    await together(svc.bot.send_message(query.from_user.id, reply), query.answer())
 
 
 async def _acknowledge(svc: Services, query: CallbackQuery, alert_text: str) -> None:
@@ -93,9 +93,9 @@ async def _acknowledge(svc: Services, query: CallbackQuery, alert_text: str) -> 
     assert acknowledged is not None
     who = user.first_name if first else await _acknowledger_name(svc, acknowledged.acknowledged_by)
     text = getattr(query.message, "text", None) or ""
-    await edit_tapped(query, f"{text}\n\n{safeguarding.acknowledged_line(svc, acknowledged, hub, who)}")
     key = "safeguarding.ack_thanks" if first else "safeguarding.already_acknowledged"
-    await query.answer(svc.texts.get(key, safeguarding.STAFF_LANGUAGE))
+    await edit_and_answer(query, f"{text}\n\n{safeguarding.acknowledged_line(svc, acknowledged, hub, who)}",
+                          note=svc.texts.get(key, safeguarding.STAFF_LANGUAGE))
 
 
 async def _acknowledger_name(svc: Services, user_id: int | None) -> str:

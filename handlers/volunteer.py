@@ -11,14 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.domain.volunteers import tasks_for
 from bot.jobs.volunteers import PREFIX, task_card
 from bot.messages.callbacks import parse_callback, parse_int
 from bot.services import services
-from handlers.common import reader_language, refuse
+from handlers.common import edit_and_answer, reader_language, refuse
 
 COMMANDS = ("tasks",)
 UPCOMING = 3
@@ -86,11 +85,7 @@ async def on_task_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     else:
         done = await svc.store.give_back_task(session.id, parts[2], member.id)
         answer = "volunteer.given_back" if done else "volunteer.not_yours"
-    # Committed before the person is thanked; the card then shows what is true now.
-    await query.answer(svc.texts.get(answer, lang), show_alert=not done)
+    # Committed before the person is thanked; the card, read after it, shows what is true now, and goes to
+    # Telegram with the thanks (a second tap on a card that did not change is harmless).
     text, markup = await task_card(svc, session, hub, member.id, lang)
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:  # a second tap on a card that did not change
-        if "not modified" not in exc.message.lower():
-            raise
+    await edit_and_answer(query, text, markup, note=svc.texts.get(answer, lang), alert=not done)

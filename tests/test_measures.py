@@ -10,6 +10,7 @@ import pytest
 from bot.app import build_application
 from bot.domain.questionsets import QuestionSetError
 from bot.jobs import measures
+from bot.simulator.faults import Fault
 from tests.conftest import hub_settings, make_settings
 from tests.wellbeing_support import join
 
@@ -274,3 +275,43 @@ async def test_a_broken_extra_question_set_stops_the_bot_with_its_name(api, db_p
     settings = make_settings(api, db_path, wellbeing={"extra_question_sets": [str(tmp_path / "missing.toml")]})
     with pytest.raises(QuestionSetError, match=r"missing\.toml"):
         build_application(settings)
+
+
+async def test_a_measure_tap_is_answered_as_its_next_question_is_shown_in_one_round_trip(term_bot, api, clock):
+    """Each request takes Telegram 0.4 s here: the tap's answer and the next question reach it together, so the
+    person's button stops spinning as the question changes, not a round trip later."""
+    user, _ = await invited(term_bot, api, clock, 807, "Ed")
+    await user.tap("▶️ Start")
+    api.reply_delay = 0.4
+    try:
+        calls = await user.tap("7")
+    finally:
+        api.reply_delay = 0.0
+    (answer,) = [c for c in calls if c.method == "answerCallbackQuery"]
+    (edit,) = [c for c in calls if c.method == "editMessageText"]
+    assert abs(answer.at - edit.at) < 0.3, "sent one after the other"
+    assert "Question 2 of 8" in user.last_text()
+
+
+async def test_after_a_low_answer_help_and_the_next_question_go_out_even_when_the_tap_cannot_be_answered(
+    term_bot, api, clock, monkeypatch
+):
+    user, member = await invited(term_bot, api, clock, 808, "Flo")
+    await user.tap("▶️ Start")
+    await user.tap("5")
+    await user.tap("5")
+    decide = api.faults.decide
+
+    def too_old(method: str, chat_id: int | None) -> Fault | None:  # Telegram refuses a tap answered too late
+        if method == "answerCallbackQuery":
+            return Fault("error", 400, "Bad Request: query is too old and response timeout expired"
+                                       " or query ID is invalid")
+        return decide(method, chat_id)
+
+    monkeypatch.setattr(api.faults, "decide", too_old)
+    await user.tap("2", wait=False)  # happiness 0-4: low
+    await api.wait_for(lambda call: call.method == "sendMessage" and "Question 4 of 8" in call.params["text"])
+    texts = user.texts()
+    assert "Samaritans: call 116 123" in texts[-2] and "Question 4 of 8" in texts[-1]
+    _, stored = await answers_of(term_bot, member, "ons4")
+    assert stored[-1] == ("ons_happiness", "ons_0_10", 2, False)
