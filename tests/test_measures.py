@@ -10,9 +10,8 @@ import pytest
 from bot.app import build_application
 from bot.domain.questionsets import QuestionSetError
 from bot.jobs import measures
-from bot.simulator.faults import Fault
 from tests.conftest import hub_settings, make_settings
-from tests.wellbeing_support import join
+from tests.wellbeing_support import join, taps_answered_too_late
 
 WINTER = {"name": "Winter 2026", "start": "2026-11-24", "end": "2026-12-18"}
 FIRST_SESSION_ENDS = datetime(2026, 11, 24, 11, 30, tzinfo=UTC)  # Tuesday 10:00-11:30, Europe/London = UTC
@@ -300,15 +299,7 @@ async def test_after_a_low_answer_help_and_the_next_question_go_out_even_when_th
     await user.tap("▶️ Start")
     await user.tap("5")
     await user.tap("5")
-    decide = api.faults.decide
-
-    def too_old(method: str, chat_id: int | None) -> Fault | None:  # Telegram refuses a tap answered too late
-        if method == "answerCallbackQuery":
-            return Fault("error", 400, "Bad Request: query is too old and response timeout expired"
-                                       " or query ID is invalid")
-        return decide(method, chat_id)
-
-    monkeypatch.setattr(api.faults, "decide", too_old)
+    taps_answered_too_late(api, monkeypatch)
     await user.tap("2", wait=False)  # happiness 0-4: low
     await api.wait_for(lambda call: call.method == "sendMessage" and "Question 4 of 8" in call.params["text"])
     texts = user.texts()

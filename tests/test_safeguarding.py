@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.jobs import safeguarding
-from bot.simulator.faults import Fault
 from tests.conftest import COORDINATOR_ID, LEAD_ID, OTHER_COORDINATOR_ID, make_settings
-from tests.wellbeing_support import join, next_session, session_ends_and_checkins_go_out
+from tests.wellbeing_support import join, next_session, session_ends_and_checkins_go_out, taps_answered_too_late
 
 TALK = "💬 I'd like someone to talk to"
 
@@ -46,15 +45,7 @@ async def test_less_happy_gets_a_kind_reply_with_the_configured_help_numbers(sta
 
 async def test_the_kind_reply_goes_out_even_when_the_tap_cannot_be_answered(bot, api, clock, monkeypatch):
     user, member, session = await checked_in(bot, api, clock, 703, "Cleo")
-    decide = api.faults.decide
-
-    def too_old(method: str, chat_id: int | None) -> Fault | None:  # Telegram refuses a tap answered too late
-        if method == "answerCallbackQuery":
-            return Fault("error", 400, "Bad Request: query is too old and response timeout expired"
-                                       " or query ID is invalid")
-        return decide(method, chat_id)
-
-    monkeypatch.setattr(api.faults, "decide", too_old)
+    taps_answered_too_late(api, monkeypatch)
     await user.tap("🙁 Less happy", wait=False)
     await api.wait_for(lambda call: call.method == "sendMessage" and "things are hard" in call.params["text"])
     assert (await bot.store.checkin_of(session.id, member.id)).feeling == "less_happy"

@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain.consent import CONTACT, TEXT_VERSIONS, WELLBEING
 from bot.domain.people import Member
 from bot.domain.sessions import Session
+from bot.simulator.faults import Fault
 
 ROLE_LABELS = {"family": "Family member", "carer": "Carer", "participant": "I take part myself"}
 CHECKIN_QUESTION = "Compared with when you arrived, how do you feel?"
@@ -56,3 +57,16 @@ async def session_ends_and_checkins_go_out(bot: Any, clock: Any, session: Sessio
 def checkin_messages(user: Any) -> list[str]:
     return [text for text in user.texts() if CHECKIN_QUESTION in text or "connected to people" in text
             or "Thank you! Your answer is saved." in text]
+
+
+def taps_answered_too_late(api: Any, monkeypatch: Any) -> None:
+    """From now on Telegram refuses every tap's answer, as it does a tap answered too late; the rest goes on."""
+    decide = api.faults.decide
+
+    def too_old(method: str, chat_id: int | None) -> Fault | None:
+        if method == "answerCallbackQuery":
+            return Fault("error", 400, "Bad Request: query is too old and response timeout expired"
+                                       " or query ID is invalid")
+        return decide(method, chat_id)
+
+    monkeypatch.setattr(api.faults, "decide", too_old)
