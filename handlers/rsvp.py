@@ -8,7 +8,6 @@ never rewrites an unrelated message. Every tap is answered.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -26,7 +25,7 @@ from bot.messages.callbacks import parse_callback, parse_int
 from bot.messages.keyboards import grid
 from bot.messages.session_card import RSVP_PREFIX, heading, rsvp_data, short_when
 from bot.services import Services, services
-from handlers.common import edit_tapped, reader_language, refuse
+from handlers.common import edit_tapped, reader_language, refuse, together
 from storage.rsvps import KEEP, RsvpChange
 
 log = logging.getLogger(__name__)
@@ -238,7 +237,7 @@ async def _answered(svc: Services, query: CallbackQuery, invitation: Invitation,
     else:
         note = query.answer(svc.texts.get("rsvp.thanks", lang))
     # The answer is stored: the note and the card go to Telegram together, one round trip instead of two.
-    await asyncio.gather(note, _refresh_card(svc, query, invitation, change.invitation, companions))
+    await together(note, _refresh_card(svc, query, invitation, change.invitation, companions))
 
 
 async def _refresh_card(svc: Services, query: CallbackQuery, invitation: Invitation, fresh: Invitation | None,
